@@ -1,0 +1,1 @@
+"""A tenant's own catalogue, materialised in its schema."""

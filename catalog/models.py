@@ -1,0 +1,106 @@
+"""The master catalogue, curated by the platform operator (public schema).
+
+Fields follow the Standar Pelayanan components of UU 25/2009 and PermenPANRB 15/2014:
+each is stored as its own structured field, not one blob.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AgencyKind(models.TextChoices):
+    SKPD = "skpd", _("SKPD (perangkat daerah)")
+    BUMN = "bumn", _("BUMN")
+    BUMD = "bumd", _("BUMD")
+    KEMENTERIAN_LEMBAGA = "kementerian_lembaga", _("Kementerian/Lembaga")
+    BANK = "bank", _("Bank")
+    OTHER = "other", _("Lainnya")
+
+
+class Channel(models.TextChoices):
+    ONSITE = "onsite", _("Di loket MPP")
+    ONLINE = "online", _("Daring")
+    BOTH = "both", _("Loket dan daring")
+
+
+class Agency(models.Model):
+    """An agency (instansi) that serves citizens in a mall."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=24, choices=AgencyKind.choices)
+    website = models.URLField(blank=True)
+    contact = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    """A theme citizens browse by (kependudukan, perizinan usaha…)."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name_id = models.CharField(max_length=100)
+    name_en = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["name_id"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name_id
+
+
+class Service(models.Model):
+    """A service in the master catalogue; ``key`` is stable for its whole life."""
+
+    key = models.SlugField(max_length=80, unique=True)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="services")
+    categories = models.ManyToManyField(Category, related_name="services", blank=True)
+    name_id = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200, blank=True)
+    description_id = models.TextField(blank=True)
+    description_en = models.TextField(blank=True)
+    # [{"document": str, "note": str}, …] in the order the citizen should prepare them.
+    requirements = models.JSONField(default=list, blank=True)
+    procedure = models.JSONField(default=list, blank=True)  # ordered steps (strings)
+    processing_days = models.PositiveIntegerField(null=True, blank=True)  # working days
+    same_day = models.BooleanField(default=False)
+    fee = models.PositiveBigIntegerField(null=True, blank=True)  # whole rupiah; None = varies
+    fee_note = models.CharField(max_length=300, blank=True)
+    fee_legal_basis = models.CharField(max_length=300, blank=True)
+    product = models.CharField(max_length=300, blank=True)
+    complaint_channel = models.CharField(max_length=300, blank=True)
+    legal_basis = models.JSONField(default=list, blank=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.ONSITE)
+    keywords = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.name_id
+
+
+class Release(models.Model):
+    """An immutable, versioned snapshot of the whole master catalogue."""
+
+    version = models.PositiveIntegerField(unique=True)
+    published_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.CharField(max_length=254, blank=True)
+    changelog = models.TextField(blank=True)
+    # {"agencies": [...], "categories": [...], "services": [...]} as in catalog/data/master.json
+    snapshot = models.JSONField()
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"release {self.version}"

@@ -1,0 +1,1 @@
+"""SatuAtap's Django project and control plane (import name ``mpp``)."""

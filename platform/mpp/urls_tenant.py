@@ -1,0 +1,8 @@
+"""URLs on a tenant's host (tenant schema): the citizen portal and staff pages."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("mall.urls")),
+    path("staff/", include("mpp.accounts.urls")),
+]

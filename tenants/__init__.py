@@ -1,0 +1,1 @@
+"""Provinces, their regency/city tenants and domains: provisioning, routing, lifecycle."""

@@ -1,0 +1,141 @@
+"""Province and tenant lifecycle actions (provisioning itself is in ``provisioning``)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from mpp.accounts.models import User
+from mpp.audit.actions import record_event
+from tenants.models import Domain, Province, Tenant
+from tenants.provisioning import tenant_snapshot
+from tenants.validators import validate_custom_domain
+
+
+def create_province(
+    *, code: str, name: str, time_zone: str = "", acting_user: User | None
+) -> Province:
+    """Create a province; raise ``ValidationError`` with field errors on bad input."""
+    province = Province(code=code.strip(), name=name.strip(), slug=slugify(name))
+    if time_zone:
+        province.time_zone = time_zone
+    province.full_clean()
+    with transaction.atomic():
+        province.save()
+        record_event(
+            "province.created",
+            acting_user=acting_user,
+            target=province,
+            after={"code": province.code, "name": province.name},
+        )
+    return province
+
+
+def _change_status(
+    tenant: Tenant, status: str, *, reason: str, acting_user: User | None, allowed_from: set[str]
+) -> Tenant:
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if tenant.status not in allowed_from:
+            raise ValidationError(
+                {"status": [f"Tenant {tenant.slug} is {tenant.status}; cannot become {status}."]}
+            )
+        before = tenant_snapshot(tenant)
+        tenant.status = status
+        tenant.status_reason = reason.strip()
+        tenant.save(update_fields=["status", "status_reason", "updated_at"])
+        record_event(
+            f"tenant.{status}",
+            acting_user=acting_user,
+            target=tenant,
+            before=before,
+            after=tenant_snapshot(tenant),
+        )
+    return tenant
+
+
+def suspend_tenant(tenant: Tenant, *, reason: str, acting_user: User | None) -> Tenant:
+    """Suspend a tenant: its portal shows ``reason`` and refuses every change."""
+    if not reason.strip():
+        raise ValidationError({"reason": ["A suspension needs a reason to show on the portal."]})
+    return _change_status(
+        tenant,
+        Tenant.Status.SUSPENDED,
+        reason=reason,
+        acting_user=acting_user,
+        allowed_from={Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED},
+    )
+
+
+def resume_tenant(tenant: Tenant, *, acting_user: User | None) -> Tenant:
+    """Lift a suspension."""
+    return _change_status(
+        tenant,
+        Tenant.Status.ACTIVE,
+        reason="",
+        acting_user=acting_user,
+        allowed_from={Tenant.Status.SUSPENDED, Tenant.Status.ACTIVE},
+    )
+
+
+def archive_tenant(tenant: Tenant, *, reason: str = "", acting_user: User | None) -> Tenant:
+    """Take a tenant off routing for good; its schema and data are kept, not dropped."""
+    return _change_status(
+        tenant,
+        Tenant.Status.ARCHIVED,
+        reason=reason,
+        acting_user=acting_user,
+        allowed_from={Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED},
+    )
+
+
+def rename_tenant(tenant: Tenant, *, name: str, acting_user: User | None) -> Tenant:
+    """Change a tenant's display name (the slug, and so its host and schema, stay)."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": ["The name cannot be empty."]})
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        before = tenant_snapshot(tenant)
+        tenant.name = name
+        tenant.save(update_fields=["name", "updated_at"])
+        record_event(
+            "tenant.renamed",
+            acting_user=acting_user,
+            target=tenant,
+            before=before,
+            after=tenant_snapshot(tenant),
+        )
+    return tenant
+
+
+def add_custom_domain(tenant: Tenant, domain: str, *, acting_user: User | None) -> Domain:
+    """Route an extra host name (e.g. mpp.batam.go.id) to ``tenant``."""
+    domain = domain.strip().lower().rstrip(".")
+    try:
+        validate_custom_domain(domain)
+    except ValidationError as exc:
+        raise ValidationError({"domain": exc.messages}) from None
+    if Domain.objects.filter(domain=domain).exists():
+        raise ValidationError({"domain": [f"“{domain}” is already in use."]})
+    with transaction.atomic():
+        created = Domain.objects.create(tenant=tenant, domain=domain, is_primary=False)
+        record_event(
+            "tenant.domain_added", acting_user=acting_user, target=tenant, after={"domain": domain}
+        )
+    return created
+
+
+def remove_custom_domain(tenant: Tenant, domain: str, *, acting_user: User | None) -> None:
+    """Stop routing ``domain`` to ``tenant``."""
+    with transaction.atomic():
+        deleted, _ = Domain.objects.filter(tenant=tenant, domain=domain.strip().lower()).delete()
+        if not deleted:
+            raise ValidationError({"domain": [f"{tenant.slug} has no domain “{domain}”."]})
+        record_event(
+            "tenant.domain_removed",
+            acting_user=acting_user,
+            target=tenant,
+            before={"domain": domain},
+        )

@@ -1,0 +1,86 @@
+"""Request and response shapes of the control-plane API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from tenants.models import Province, Tenant, TimeZone
+
+
+class ProvinceSerializer(serializers.ModelSerializer[Province]):
+    tenant_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Province
+        fields = ["code", "name", "slug", "time_zone", "tenant_count", "created_at"]
+        read_only_fields = ["slug", "created_at"]
+        # Uniqueness is checked by the action with a clearer message.
+        extra_kwargs = {"code": {"validators": []}, "name": {"validators": []}}
+
+
+class TenantSerializer(serializers.ModelSerializer[Tenant]):
+    province = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    host = serializers.CharField(read_only=True)
+    url = serializers.SerializerMethodField()
+    custom_domains = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tenant
+        fields = [
+            "slug",
+            "name",
+            "province",
+            "kind",
+            "region_code",
+            "time_zone",
+            "status",
+            "status_reason",
+            "admin_email",
+            "schema_name",
+            "host",
+            "url",
+            "custom_domains",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, tenant: Tenant) -> str:
+        from mpp.urls_util import absolute_url
+
+        return absolute_url(tenant.host, "/")
+
+    def get_custom_domains(self, tenant: Tenant) -> list[str]:
+        return [d.domain for d in tenant.domains.all()]
+
+
+class TenantCreateSerializer(serializers.Serializer[dict[str, Any]]):
+    """Input for creating a tenant. Business rules (unique slug…) are the action's job."""
+
+    province = serializers.CharField(help_text="Province code, e.g. 21")
+    name = serializers.CharField(max_length=100)
+    slug = serializers.CharField(
+        max_length=40, help_text=f"Host will be <slug>.{settings.PLATFORM_DOMAIN}"
+    )
+    kind = serializers.ChoiceField(choices=Tenant.Kind.choices)
+    region_code = serializers.CharField(max_length=5, help_text="e.g. 21.71")
+    time_zone = serializers.ChoiceField(choices=TimeZone.choices, required=False, allow_blank=True)
+    admin_email = serializers.EmailField()
+    custom_domains = serializers.ListField(
+        child=serializers.CharField(max_length=253), required=False, default=list
+    )
+
+
+class TenantUpdateSerializer(serializers.Serializer[dict[str, Any]]):
+    name = serializers.CharField(max_length=100)
+
+
+class ReasonSerializer(serializers.Serializer[dict[str, Any]]):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DomainSerializer(serializers.Serializer[dict[str, Any]]):
+    domain = serializers.CharField(max_length=253)

@@ -1,0 +1,174 @@
+"""Control-plane API views: parse, check permission, call the action, shape the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count, Q, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import ValidationError as APIValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tenants import actions
+from tenants.api import permissions as perms
+from tenants.api.serializers import (
+    DomainSerializer,
+    ProvinceSerializer,
+    ReasonSerializer,
+    TenantCreateSerializer,
+    TenantSerializer,
+    TenantUpdateSerializer,
+)
+from tenants.models import Province, Tenant
+from tenants.provisioning import TenantSpec, provision_tenant
+
+T = TypeVar("T")
+
+
+def call_action(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a domain action, turning its ValidationError into a 400 with field details."""
+    try:
+        return fn(*args, **kwargs)
+    except DjangoValidationError as exc:
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        raise APIValidationError(detail) from None
+
+
+class ProvinceViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """Provinces: operators create them; province admins see their own."""
+
+    serializer_class = ProvinceSerializer
+    permission_classes = [perms.IsPlatformStaff]
+    lookup_field = "code"
+
+    def get_queryset(self) -> QuerySet[Province]:
+        live = ~Q(tenants__status=Tenant.Status.ARCHIVED)
+        return perms.visible_provinces(self.request.user).annotate(
+            tenant_count=Count("tenants", filter=live)
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not request.user.is_operator:
+            raise PermissionDenied("Only platform operators may create provinces.")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        province = call_action(
+            actions.create_province,
+            code=serializer.validated_data["code"],
+            name=serializer.validated_data["name"],
+            time_zone=serializer.validated_data.get("time_zone", ""),
+            acting_user=request.user,
+        )
+        province.tenant_count = 0  # type: ignore[attr-defined]
+        return Response(ProvinceSerializer(province).data, status=status.HTTP_201_CREATED)
+
+
+class TenantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Regency and city tenants within the provinces the caller may manage."""
+
+    serializer_class = TenantSerializer
+    permission_classes = [perms.IsPlatformStaff]
+    lookup_field = "slug"
+
+    def get_queryset(self) -> QuerySet[Tenant]:
+        tenants = (
+            perms.visible_tenants(self.request.user)
+            .select_related("province")
+            .prefetch_related("domains")
+        )
+        province = self.request.query_params.get("province")
+        if province:
+            tenants = tenants.filter(province__code=province)
+        state = self.request.query_params.get("status")
+        if state:
+            tenants = tenants.filter(status=state)
+        return tenants
+
+    @extend_schema(request=TenantCreateSerializer, responses={201: TenantSerializer})
+    def create(self, request: Request) -> Response:
+        """Provision a tenant (cloned schema, seeded catalogue, invited admin)."""
+        payload = TenantCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        province = perms.visible_provinces(request.user).filter(code=data.pop("province")).first()
+        if province is None:
+            raise APIValidationError({"province": ["Unknown province, or not one you manage."]})
+        tenant = call_action(
+            provision_tenant, TenantSpec(province=province, **data), acting_user=request.user
+        )
+        return Response(TenantSerializer(tenant).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=TenantUpdateSerializer, responses=TenantSerializer)
+    def partial_update(self, request: Request, slug: str) -> Response:
+        """Rename a tenant."""
+        tenant = self.get_object()
+        payload = TenantUpdateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        tenant = call_action(
+            actions.rename_tenant, tenant, name=payload.validated_data["name"],
+            acting_user=request.user,
+        )  # fmt: skip
+        return Response(TenantSerializer(tenant).data)
+
+    def _lifecycle(self, request: Request, fn: Callable[..., Tenant], **extra: Any) -> Response:
+        tenant = self.get_object()
+        tenant = call_action(fn, tenant, acting_user=request.user, **extra)
+        return Response(TenantSerializer(tenant).data)
+
+    @extend_schema(request=ReasonSerializer, responses=TenantSerializer)
+    @action(detail=True, methods=["post"])
+    def suspend(self, request: Request, slug: str) -> Response:
+        """Suspend: the portal shows the reason and refuses changes."""
+        payload = ReasonSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return self._lifecycle(
+            request, actions.suspend_tenant, reason=payload.validated_data["reason"]
+        )
+
+    @extend_schema(request=None, responses=TenantSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, slug: str) -> Response:
+        """Lift a suspension."""
+        return self._lifecycle(request, actions.resume_tenant)
+
+    @extend_schema(request=ReasonSerializer, responses=TenantSerializer)
+    @action(detail=True, methods=["post"])
+    def archive(self, request: Request, slug: str) -> Response:
+        """Archive: gone from routing; the schema is kept."""
+        payload = ReasonSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return self._lifecycle(
+            request, actions.archive_tenant, reason=payload.validated_data["reason"]
+        )
+
+    @extend_schema(request=DomainSerializer, responses=TenantSerializer)
+    @action(detail=True, methods=["post"])
+    def domains(self, request: Request, slug: str) -> Response:
+        """Add a custom domain."""
+        tenant = self.get_object()
+        payload = DomainSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        call_action(
+            actions.add_custom_domain, tenant, payload.validated_data["domain"],
+            acting_user=request.user,
+        )  # fmt: skip
+        return Response(TenantSerializer(self.get_object()).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"domains/(?P<domain>[^/]+)")
+    def remove_domain(self, request: Request, slug: str, domain: str) -> Response:
+        """Remove a custom domain."""
+        tenant = self.get_object()
+        call_action(actions.remove_custom_domain, tenant, domain, acting_user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

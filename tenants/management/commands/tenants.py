@@ -1,0 +1,162 @@
+"""mpp tenants …: create, list and manage regency/city tenants."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from mpp.urls_util import absolute_url
+from tenants import actions
+from tenants.models import Province, Tenant, TimeZone
+from tenants.provisioning import TenantSpec, provision_tenant
+
+
+def format_errors(exc: ValidationError) -> str:
+    """One line per field: ``field: message``."""
+    if hasattr(exc, "error_dict"):
+        return "\n".join(f"  {field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+    return "\n".join(f"  {m}" for m in exc.messages)
+
+
+class Command(BaseCommand):
+    help = "Manage tenants: create | list | show | suspend | resume | archive | rename | add-domain"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="provision a tenant (clone of the template)")
+        create.add_argument("--province", required=True, help="province code, e.g. 21")
+        create.add_argument("--name", required=True, help="e.g. 'Kota Batam'")
+        create.add_argument("--slug", required=True, help="subdomain and schema, e.g. batam")
+        create.add_argument("--kind", required=True, choices=[k for k, _ in Tenant.Kind.choices])
+        create.add_argument("--region-code", required=True, help="Kemendagri code, e.g. 21.71")
+        create.add_argument(
+            "--time-zone", default="", choices=["", *[t for t, _ in TimeZone.choices]],
+            help="IANA name; default: the province's",
+        )  # fmt: skip
+        create.add_argument("--admin-email", required=True, help="receives the invitation")
+        create.add_argument("--domain", action="append", default=[], help="extra custom domain")
+
+        listing = sub.add_parser("list", help="list tenants")
+        listing.add_argument("--province", help="only this province code")
+        listing.add_argument("--status", choices=[s for s, _ in Tenant.Status.choices])
+        listing.add_argument("--json", action="store_true", help="machine-readable output")
+
+        show = sub.add_parser("show", help="show one tenant")
+        show.add_argument("slug")
+
+        suspend = sub.add_parser(
+            "suspend", help="suspend: portal shows the reason, refuses changes"
+        )
+        suspend.add_argument("slug")
+        suspend.add_argument("--reason", required=True)
+
+        resume = sub.add_parser("resume", help="lift a suspension")
+        resume.add_argument("slug")
+
+        archive = sub.add_parser("archive", help="remove from routing; data is kept")
+        archive.add_argument("slug")
+        archive.add_argument("--reason", default="")
+
+        rename = sub.add_parser("rename", help="change the display name")
+        rename.add_argument("slug")
+        rename.add_argument("--name", required=True)
+
+        domain = sub.add_parser("add-domain", help="route an extra host name to the tenant")
+        domain.add_argument("slug")
+        domain.add_argument("domain")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"].replace("-", "_")
+        try:
+            getattr(self, f"do_{action}")(options)
+        except ValidationError as exc:
+            raise CommandError("invalid input:\n" + format_errors(exc)) from None
+
+    def _tenant(self, slug: str) -> Tenant:
+        tenant = Tenant.objects.select_related("province").filter(slug=slug).first()
+        if tenant is None:
+            raise CommandError(f"no tenant with slug {slug!r} (see `mpp tenants list`)")
+        return tenant
+
+    def do_create(self, o: dict[str, Any]) -> None:
+        province = Province.objects.filter(code=o["province"]).first()
+        if province is None:
+            raise CommandError(
+                f"no province with code {o['province']!r} (see `mpp provinces list`)"
+            )
+        started = time.monotonic()
+        tenant = provision_tenant(
+            TenantSpec(
+                province=province, name=o["name"], slug=o["slug"], kind=o["kind"],
+                region_code=o["region_code"], time_zone=o["time_zone"],
+                admin_email=o["admin_email"], custom_domains=o["domain"],
+            ),
+            acting_user=None,
+        )  # fmt: skip
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"created {tenant.name} ({tenant.slug}) in {time.monotonic() - started:.2f}s: "
+                f"{absolute_url(tenant.host)}"
+            )
+        )
+        self.stdout.write(f"invitation sent to {tenant.admin_email}")
+
+    def do_list(self, o: dict[str, Any]) -> None:
+        tenants = Tenant.objects.select_related("province").order_by("province__code", "slug")
+        if o["province"]:
+            tenants = tenants.filter(province__code=o["province"])
+        if o["status"]:
+            tenants = tenants.filter(status=o["status"])
+        rows = [
+            {"slug": t.slug, "name": t.name, "province": t.province.code, "kind": t.kind,
+             "region_code": t.region_code, "time_zone": t.time_zone, "status": t.status,
+             "url": absolute_url(t.host)}
+            for t in tenants
+        ]  # fmt: skip
+        if o["json"]:
+            self.stdout.write(json.dumps(rows, indent=2))
+            return
+        self.stdout.write(f"{'SLUG':<16}{'NAME':<32}{'PROV':<6}{'CODE':<7}{'STATUS':<11}URL")
+        for r in rows:
+            self.stdout.write(
+                f"{r['slug']:<16}{r['name']:<32}{r['province']:<6}{r['region_code']:<7}"
+                f"{r['status']:<11}{r['url']}"
+            )
+        self.stdout.write(f"{len(rows)} tenant(s)")
+
+    def do_show(self, o: dict[str, Any]) -> None:
+        t = self._tenant(o["slug"])
+        for label, value in [
+            ("name", t.name), ("slug", t.slug), ("schema", t.schema_name),
+            ("province", f"{t.province.code} {t.province.name}"), ("kind", t.kind),
+            ("region code", t.region_code), ("time zone", t.time_zone), ("status", t.status),
+            ("status reason", t.status_reason), ("admin e-mail", t.admin_email),
+            ("url", absolute_url(t.host)),
+            ("custom domains", ", ".join(d.domain for d in t.domains.all()) or "-"),
+            ("created", t.created_at.isoformat()),
+        ]:  # fmt: skip
+            self.stdout.write(f"{label:<15}{value}")
+
+    def do_suspend(self, o: dict[str, Any]) -> None:
+        t = actions.suspend_tenant(self._tenant(o["slug"]), reason=o["reason"], acting_user=None)
+        self.stdout.write(self.style.SUCCESS(f"{t.slug} suspended"))
+
+    def do_resume(self, o: dict[str, Any]) -> None:
+        t = actions.resume_tenant(self._tenant(o["slug"]), acting_user=None)
+        self.stdout.write(self.style.SUCCESS(f"{t.slug} active"))
+
+    def do_archive(self, o: dict[str, Any]) -> None:
+        t = actions.archive_tenant(self._tenant(o["slug"]), reason=o["reason"], acting_user=None)
+        self.stdout.write(self.style.SUCCESS(f"{t.slug} archived (schema {t.schema_name} kept)"))
+
+    def do_rename(self, o: dict[str, Any]) -> None:
+        t = actions.rename_tenant(self._tenant(o["slug"]), name=o["name"], acting_user=None)
+        self.stdout.write(self.style.SUCCESS(f"{t.slug} is now {t.name}"))
+
+    def do_add_domain(self, o: dict[str, Any]) -> None:
+        d = actions.add_custom_domain(self._tenant(o["slug"]), o["domain"], acting_user=None)
+        self.stdout.write(self.style.SUCCESS(f"{d.domain} → {o['slug']}"))

@@ -1,0 +1,133 @@
+"""Shared fixtures: two provinces, and tenants A and B built once per test session.
+
+Everything is created through the same actions the product uses (``create_province``,
+``provision_tenant``, ``publish_release``), against a real PostgreSQL: the embedded one
+unless ``DATABASE_URL`` names a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from catalog.actions import load_master_catalogue, publish_release, read_shipped_catalogue
+from mpp.accounts.models import User
+from tenants.actions import create_province
+from tenants.models import Province, Tenant
+from tenants.provisioning import TenantSpec, provision_tenant
+from tenants.routing import route_cache
+
+# Tenant A lives in Kepulauan Riau (WIB); tenant B in Kalimantan Timur (WITA).
+A = {"slug": "alpha", "name": "Kota Alpha", "kind": "kota", "region_code": "21.91"}
+B = {"slug": "beta", "name": "Kabupaten Beta", "kind": "kabupaten", "region_code": "64.91"}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Migrate once, then build the catalogue, two provinces and tenants A and B."""
+    with django_db_blocker.unblock():
+        load_master_catalogue(read_shipped_catalogue(), acting_user=None)
+        publish_release(acting_user=None, changelog="test release")
+        kepri = create_province(code="21", name="Kepulauan Riau", acting_user=None)
+        kaltim = create_province(
+            code="64", name="Kalimantan Timur", time_zone="Asia/Makassar", acting_user=None
+        )
+        provision_tenant(
+            TenantSpec(province=kepri, admin_email="admin@alpha.go.id", **A), acting_user=None
+        )
+        provision_tenant(
+            TenantSpec(province=kaltim, admin_email="admin@beta.go.id", **B), acting_user=None
+        )
+    yield
+    # The listener holds a connection to the test database, which must be dropped next.
+    route_cache.stop_listener()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_routing_state() -> Iterator[None]:
+    """Each test starts on the public schema with an empty routing cache.
+
+    Test transactions roll back without notifying, so a host cached in one test could
+    otherwise outlive the rows it described.
+    """
+    route_cache.clear()
+    yield
+    route_cache.clear()
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def tenant_a(db: None) -> Tenant:
+    return Tenant.objects.get(slug=A["slug"])
+
+
+@pytest.fixture
+def tenant_b(db: None) -> Tenant:
+    return Tenant.objects.get(slug=B["slug"])
+
+
+@pytest.fixture
+def kepri(db: None) -> Province:
+    return Province.objects.get(code="21")
+
+
+@pytest.fixture
+def kaltim(db: None) -> Province:
+    return Province.objects.get(code="64")
+
+
+@pytest.fixture
+def operator(db: None) -> User:
+    with schema_context("public"):
+        return User.objects.create_user(
+            "operator@satuatap.test",
+            "s3cret-Operator",
+            role="operator",
+            is_superuser=True,
+            is_staff=True,
+        )
+
+
+@pytest.fixture
+def kepri_admin(db: None, kepri: Province) -> User:
+    user = User.objects.create_user(
+        "admin@kepriprov.go.id", "s3cret-Kepri", role=User.Role.PROVINCE_ADMIN, is_staff=True
+    )
+    kepri.admins.add(user)
+    return user
+
+
+@pytest.fixture
+def kaltim_admin(db: None, kaltim: Province) -> User:
+    user = User.objects.create_user(
+        "admin@kaltimprov.go.id", "s3cret-Kaltim", role=User.Role.PROVINCE_ADMIN, is_staff=True
+    )
+    kaltim.admins.add(user)
+    return user
+
+
+def api_client_for(user: User | None) -> APIClient:
+    """An API client on the apex host, authenticated by ``user``'s token when given."""
+    client = APIClient(HTTP_HOST="localhost")
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def spec(province: Province, **overrides: Any) -> TenantSpec:
+    """A valid tenant spec in ``province``; override any field."""
+    fields = {
+        "name": "Kabupaten Gamma",
+        "slug": "gamma",
+        "kind": "kabupaten",
+        "region_code": "21.92",
+        "admin_email": "admin@gamma.go.id",
+    } | overrides
+    return TenantSpec(province=province, **fields)

@@ -1,0 +1,146 @@
+"""Provisioning: clone of the template, atomic, validated, seeded, audited."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django_tenants.utils import schema_context, schema_exists, tenant_context
+
+from catalog.local.models import LocalService
+from catalog.models import Release
+from mpp.accounts.models import Invitation, User
+from mpp.audit.models import AuditEvent
+from tenants import provisioning
+from tenants.models import Domain, Province, Tenant
+from tenants.provisioning import ensure_template, provision_tenant, template_state
+from tests.conftest import spec
+
+
+def test_clone_creates_a_complete_tenant(
+    kepri: Province, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant = provision_tenant(spec(kepri, custom_domains=["mpp.gamma.go.id"]), acting_user=None)
+
+    assert tenant.schema_name == "gamma"
+    assert tenant.time_zone == kepri.time_zone  # inherited when not given
+    assert schema_exists("gamma")
+    assert list(Domain.objects.filter(tenant=tenant).values_list("domain", flat=True)) == [
+        "mpp.gamma.go.id"
+    ]
+    release = Release.objects.latest("version")
+    with tenant_context(tenant):
+        assert LocalService.objects.count() == len(release.snapshot["services"]) > 0
+        assert set(LocalService.objects.values_list("release_version", flat=True)) == {
+            release.version
+        }
+        admin = User.objects.get(email="admin@gamma.go.id")
+        assert admin.role == User.Role.TENANT_ADMIN and not admin.has_usable_password()
+        assert Invitation.objects.filter(user=admin, used_at__isnull=True).count() == 1
+        assert AuditEvent.objects.filter(action="user.invited").count() == 1
+    # The admin user exists only in the tenant's schema, not in the control plane.
+    assert not User.objects.filter(email="admin@gamma.go.id").exists()
+    event = AuditEvent.objects.get(action="tenant.provisioned", target_id=str(tenant.pk))
+    assert event.after["slug"] == "gamma" and event.after["method"] == "clone"
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["admin@gamma.go.id"]
+    assert "http://gamma.localhost:8000/staff/invitation/" in mail.outbox[0].body
+
+
+def test_migrate_method_gives_the_same_tables(kepri: Province) -> None:
+    tenant = provision_tenant(spec(kepri), acting_user=None, method="migrate")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema IN (%s, %s)",
+            [tenant.schema_name, settings.TENANT_TEMPLATE_SCHEMA],
+        )
+        tables: dict[str, set[str]] = {}
+        for schema, table in cursor.fetchall():
+            tables.setdefault(schema, set()).add(table)
+    assert tables[tenant.schema_name] == tables[settings.TENANT_TEMPLATE_SCHEMA]
+    assert provisioning.applied_migrations("gamma") >= provisioning.expected_tenant_migrations()
+
+
+def test_failure_leaves_nothing_behind(kepri: Province, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(tenant: Tenant) -> int:
+        raise RuntimeError("disk full while seeding")
+
+    monkeypatch.setattr("catalog.local.seeding.seed_tenant_catalogue", explode)
+    with pytest.raises(RuntimeError, match="disk full"):
+        provision_tenant(spec(kepri, custom_domains=["mpp.gamma.go.id"]), acting_user=None)
+
+    assert not Tenant.objects.filter(slug="gamma").exists()
+    assert not Domain.objects.filter(domain="mpp.gamma.go.id").exists()
+    assert not schema_exists("gamma")
+    assert not AuditEvent.objects.filter(
+        action="tenant.provisioned", target_label="Kabupaten Gamma"
+    ).exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "fragment"),
+    [
+        ({"slug": "www"}, "slug", "reserved"),
+        ({"slug": "tenant-template"}, "slug", "reserved"),
+        ({"slug": "Gamma!"}, "slug", "3–40"),
+        ({"slug": "pg-gamma"}, "slug", "reserved"),
+        ({"slug": "9lives"}, "slug", "start with a letter"),
+        ({"slug": "alpha"}, "slug", "already exists"),
+        ({"region_code": "2192"}, "region_code", "21.71"),
+        ({"region_code": "21.91"}, "region_code", "already exists"),
+        ({"kind": "desa"}, "kind", "not a valid choice"),
+        ({"time_zone": "Europe/Paris"}, "time_zone", "not a valid choice"),
+        ({"admin_email": "not-an-email"}, "admin_email", "valid email"),
+        ({"name": ""}, "name", "cannot be blank"),
+        ({"custom_domains": ["gamma.localhost"]}, "custom_domains", "platform domain"),
+        ({"custom_domains": ["bad domain"]}, "custom_domains", "not a valid host"),
+    ],
+)
+def test_bad_input_is_rejected_with_a_field_message(
+    kepri: Province, overrides: dict, field: str, fragment: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        provision_tenant(spec(kepri, **overrides), acting_user=None)
+    messages = caught.value.message_dict
+    assert field in messages, messages
+    assert fragment.lower() in " ".join(messages[field]).lower(), messages
+    assert not schema_exists("gamma") or overrides.get("slug") == "alpha"
+    assert Tenant.objects.count() == 2
+
+
+def test_clashing_custom_domain_is_rejected(kepri: Province) -> None:
+    provision_tenant(spec(kepri, custom_domains=["mpp.example.id"]), acting_user=None)
+    with pytest.raises(ValidationError) as caught:
+        provision_tenant(
+            spec(kepri, slug="delta", region_code="21.93", custom_domains=["MPP.example.id"]),
+            acting_user=None,
+        )
+    assert "already in use" in " ".join(caught.value.message_dict["custom_domains"])
+
+
+def test_stale_template_is_migrated_before_cloning(kepri: Province) -> None:
+    template = settings.TENANT_TEMPLATE_SCHEMA
+    assert template_state() == "current"
+    with schema_context(template), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'local_catalog'")
+        cursor.execute("DROP TABLE local_catalog_localservice")
+    assert template_state() == "stale"
+
+    tenant = provision_tenant(spec(kepri), acting_user=None)
+
+    assert template_state() == "current"
+    with tenant_context(tenant):
+        assert LocalService.objects.exists()
+
+
+def test_missing_template_is_rebuilt(kepri: Province) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA "{settings.TENANT_TEMPLATE_SCHEMA}" CASCADE')
+    assert template_state() == "missing"
+    assert ensure_template() == "created"
+    assert template_state() == "current"
+    assert ensure_template() == "current"
