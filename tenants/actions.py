@@ -20,7 +20,15 @@ def create_province(
     province = Province(code=code.strip(), name=name.strip(), slug=slugify(name))
     if time_zone:
         province.time_zone = time_zone
-    province.full_clean()
+    try:
+        province.full_clean()
+    except ValidationError as exc:
+        errors = exc.message_dict
+        slug_errors = errors.pop("slug", None)
+        if slug_errors and "name" not in errors:
+            # The slug is derived from the name: say it in the name's terms.
+            errors["name"] = [f"A province with a name like “{province.name}” already exists."]
+        raise ValidationError(errors) from None
     with transaction.atomic():
         province.save()
         record_event(

@@ -19,6 +19,9 @@ class TimeZone(models.TextChoices):
     WIT = "Asia/Jayapura", "WIT (Asia/Jayapura, UTC+9)"
 
 
+province_code_validator = RegexValidator(r"^\d{2}$", "A province code is two digits (e.g. 21).")
+
+
 class Province(models.Model):
     """A province (provinsi): the customer that onboards its regencies and cities."""
 
@@ -26,7 +29,7 @@ class Province(models.Model):
         _("kode wilayah"),
         max_length=2,
         unique=True,
-        validators=[RegexValidator(r"^\d{2}$", "A province code is two digits (e.g. 21).")],
+        validators=[province_code_validator],
         help_text="Kemendagri/BPS region code, e.g. 21 for Kepulauan Riau.",
     )
     name = models.CharField(_("nama"), max_length=100, unique=True)

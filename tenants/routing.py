@@ -244,9 +244,9 @@ class TenantRoutingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        connection.set_schema_to_public()
         host = request_host(request)
         if is_apex(host):
+            activate_schema(connection, None)
             request.tenant = connection.tenant  # type: ignore[attr-defined]
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
         else:
@@ -257,11 +257,30 @@ class TenantRoutingMiddleware:
                 )
             tenant = route.as_tenant()
             tenant.domain_url = host
-            connection.set_tenant(tenant)
+            activate_schema(connection, tenant)
             request.tenant = tenant  # type: ignore[attr-defined]
             request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
         set_urlconf(request.urlconf)  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+def activate_schema(conn: Any, tenant: Any | None) -> None:
+    """Point ``conn`` at ``tenant``'s schema (public when None).
+
+    django-tenants forgets the search_path it set whenever a tenant is set, costing a
+    ``SET search_path`` round trip per request; when the schema is the one already active
+    (the common case for a worker thread serving one tenant), only the tenant object is
+    swapped. A reconnect or rollback still resets the path, as django-tenants tracks.
+    """
+    schema = tenant.schema_name if tenant is not None else "public"
+    if conn.schema_name == schema and conn.include_public_schema:
+        if tenant is not None:
+            conn.tenant = tenant
+        return
+    if tenant is None:
+        conn.set_schema_to_public()
+    else:
+        conn.set_tenant(tenant)
 
 
 class TenantStatusMiddleware:

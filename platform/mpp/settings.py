@@ -84,8 +84,17 @@ TENANT_TEMPLATE_SCHEMA = "tenant_template"
 PUBLIC_SCHEMA_URLCONF = "mpp.urls_public"
 ROOT_URLCONF = "mpp.urls_tenant"
 TENANT_ROUTING_CACHE = env_bool("TENANT_ROUTING_CACHE", True)
+# Issue `SET search_path` only when the schema changes, not before every query.
+TENANT_LIMIT_SET_CALLS = True
 
 AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]  # fmt: skip
 LOGIN_URL = "accounts:login"
 
 MIDDLEWARE = [
@@ -167,7 +176,8 @@ TIME_ZONE = "Asia/Jakarta"
 # --- Static files -------------------------------------------------------------------------
 
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(MPP_DATA_DIR / "static")))
+# collectstatic's target; outside production files are served from the apps' folders.
+STATIC_ROOT = env_str("STATIC_ROOT", str(MPP_DATA_DIR / "static") if PRODUCTION else "") or None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -213,6 +223,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Control-plane API: provinces and their regency/city tenants.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema view is on the apex; describe the apex URL conf, not the tenant one.
+    "SERVE_URLCONF": "mpp.urls_public",
 }
 
 # --- Security -----------------------------------------------------------------------------

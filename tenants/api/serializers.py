@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from tenants.models import Province, Tenant, TimeZone
+from tenants.models import Province, Tenant, TimeZone, province_code_validator
 
 
 class ProvinceSerializer(serializers.ModelSerializer[Province]):
@@ -18,7 +18,10 @@ class ProvinceSerializer(serializers.ModelSerializer[Province]):
         fields = ["code", "name", "slug", "time_zone", "tenant_count", "created_at"]
         read_only_fields = ["slug", "created_at"]
         # Uniqueness is checked by the action with a clearer message.
-        extra_kwargs = {"code": {"validators": []}, "name": {"validators": []}}
+        extra_kwargs = {
+            "code": {"validators": [province_code_validator]},
+            "name": {"validators": []},
+        }
 
 
 class TenantSerializer(serializers.ModelSerializer[Tenant]):

@@ -54,8 +54,10 @@ class ProvinceViewSet(
 
     def get_queryset(self) -> QuerySet[Province]:
         live = ~Q(tenants__status=Tenant.Status.ARCHIVED)
-        return perms.visible_provinces(self.request.user).annotate(
-            tenant_count=Count("tenants", filter=live)
+        return (
+            perms.visible_provinces(self.request.user)
+            .annotate(tenant_count=Count("tenants", filter=live))
+            .order_by("code")
         )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -38,26 +38,26 @@ class Command(BaseCommand):
         self.stdout.write(f"[template] {ensure_template(verbosity=max(verbosity - 1, 0))}")
         if options["skip_tenants"]:
             return
-        schemas = list(Tenant.objects.order_by("schema_name").values_list("schema_name", flat=True))
-        if schemas:
+        count = Tenant.objects.count()
+        if count:
             executor = "multiprocessing" if options["parallel"] > 1 else "standard"
-            self.stdout.write(f"[tenants] {len(schemas)} schemas, executor {executor}")
-            from django_tenants.migration_executors import get_executor
-
-            migrate_options = {
-                "verbosity": max(verbosity, 1), "interactive": False, "database": "default",
-                "executor": executor, "fake": False, "fake_initial": False, "skip_checks": True,
-                "run_syncdb": False, "plan": False, "check_unapplied": False, "prune": False,
-                "app_label": None, "migration_name": None,
-            }  # fmt: skip
+            self.stdout.write(f"[tenants] {count} schemas, executor {executor}")
             if executor == "multiprocessing":
                 from django.conf import settings
 
                 settings.TENANT_MULTIPROCESSING_MAX_PROCESSES = options["parallel"]
-            get_executor(codename=executor)([], migrate_options).run_migrations(tenants=schemas)
+            # django-tenants prefixes each line with [done/total (percent) executor:schema].
+            call_command(
+                "migrate_schemas",
+                tenant=True,
+                executor=executor,
+                interactive=False,
+                verbosity=max(verbosity, 1),
+                stdout=self.stdout,
+            )
         self.stdout.write(
             self.style.SUCCESS(
-                f"migrated public, template and {len(schemas)} tenant schemas "
+                f"migrated public, template and {count} tenant schemas "
                 f"in {time.monotonic() - started:.1f}s"
             )
         )
