@@ -46,7 +46,7 @@ class Up:
         env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MPP_DB_NAME"}}
         env |= {"MPP_DATA_DIR": str(data_dir), "PLATFORM_URL_PORT": str(self.port)}
         self.log = data_dir.parent / f"up-{self.port}.log"
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [MPP, "up", "--addrport", f"127.0.0.1:{self.port}"],
             env=env,
             stdout=self.log.open("w"),
@@ -77,7 +77,7 @@ def test_make_up_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         first.wait_ready()
         status, apex = fetch(first.port, "localhost")
         assert status == 200 and "Kepulauan Riau" in apex
-        for slug, name, _, _ in KEPRI_TENANTS:
+        for slug, *_ in KEPRI_TENANTS:
             assert f"{slug}.localhost" in apex
         status, page = fetch(first.port, "anambas.localhost")
         assert status == 200 and "Kabupaten Kepulauan Anambas" in page and "layanan" in page
