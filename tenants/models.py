@@ -85,7 +85,7 @@ class Tenant(TenantMixin):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["province__name", "name"]
+        ordering = ["name"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=["active", "suspended", "archived"]),

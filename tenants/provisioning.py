@@ -24,6 +24,8 @@ from django_tenants.clone import CloneSchema
 from django_tenants.utils import app_labels, schema_exists, tenant_context
 from psycopg import sql
 
+from catalog.local import seeding
+from mpp.accounts.actions import invite_user
 from mpp.accounts.models import User
 from mpp.audit.actions import record_event
 from tenants.models import Domain, Province, Tenant
@@ -197,12 +199,9 @@ def _initialise_tenant_schema(
     tenant: Tenant, *, acting_user: User | None, seed_catalogue: bool
 ) -> None:
     """Fill a fresh schema: the catalogue and the tenant's first admin (invited by e-mail)."""
-    from catalog.local.seeding import seed_tenant_catalogue
-    from mpp.accounts.actions import invite_user
-
     with tenant_context(tenant):
         if seed_catalogue:
-            seed_tenant_catalogue(tenant)
+            seeding.seed_tenant_catalogue(tenant)
         invite_user(
             tenant.admin_email,
             role=User.Role.TENANT_ADMIN,

@@ -152,7 +152,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "ordering": ["province__name", "name"],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
