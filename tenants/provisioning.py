@@ -169,7 +169,7 @@ def provision_tenant(
             target=tenant,
             after=tenant_snapshot(tenant) | {"method": method},
         )
-    logger.info("provisioned tenant %s (%s)", tenant.slug, method)
+    logger.debug("provisioned tenant %s (%s)", tenant.slug, method)
     return tenant
 
 

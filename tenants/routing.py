@@ -11,6 +11,7 @@ cache on commit, so its very next request sees the change without waiting for th
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -149,6 +150,9 @@ class RouteCache:
                     self._listener = _Listener(self)
                     self._listener_pid = pid
                     self._listener.start()
+                    # Hang up before the embedded database is stopped at exit (atexit
+                    # runs in reverse order, and the database registered first).
+                    atexit.register(self.stop_listener)
         return self._listener
 
     def stop_listener(self, timeout: float = 5.0) -> None:
