@@ -27,6 +27,8 @@ def _point_at_bench_database() -> None:
         os.environ["MPP_DB_NAME"] = BENCH_DB
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mpp.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Invitations are part of provisioning; keep them in memory instead of on the console.
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 
 
 @contextmanager
@@ -55,7 +57,7 @@ def bench_database() -> Iterator[None]:
 
     connection.close()
     reset(create=True)
-    call_command("migrate_all", verbosity=0)
+    call_command("migrate_all", verbosity=0, stdout=open(os.devnull, "w"))
     try:
         yield
     finally:

@@ -20,8 +20,13 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
-from django_tenants.clone import CloneSchema
-from django_tenants.utils import app_labels, schema_exists, tenant_context
+from django_tenants.utils import (
+    app_labels,
+    get_public_schema_name,
+    schema_context,
+    schema_exists,
+    tenant_context,
+)
 from psycopg import sql
 
 from catalog.local import seeding
@@ -68,6 +73,15 @@ def template_state() -> Literal["missing", "stale", "current"]:
     except Exception:
         return "stale"
     return "current" if expected_tenant_migrations() <= applied else "stale"
+
+
+def clone_schema(source: str, target: str) -> None:
+    """Copy ``source`` (tables, keys, indexes, rows, triggers) into a new schema ``target``.
+
+    See the ``mpp_clone_schema`` SQL function (tenants migration 0003).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT mpp_clone_schema(%s, %s)", [source, target])
 
 
 def migrate_schema(schema: str, *, verbosity: int = 0) -> None:
@@ -148,27 +162,30 @@ def provision_tenant(
         time_zone=spec.time_zone or spec.province.time_zone,
         admin_email=spec.admin_email.strip().lower(),
     )
-    _validate_new_tenant(tenant, list(spec.custom_domains))
-
-    if method == "clone":
-        ensure_template()
-    with transaction.atomic():
-        tenant.save()
-        for domain in spec.custom_domains:
-            Domain.objects.create(tenant=tenant, domain=domain.strip().lower(), is_primary=False)
+    # Tenants are control-plane rows: whatever schema the caller was on, work in public.
+    with schema_context(get_public_schema_name()):
+        _validate_new_tenant(tenant, list(spec.custom_domains))
         if method == "clone":
-            CloneSchema().clone_schema(
-                settings.TENANT_TEMPLATE_SCHEMA, tenant.schema_name, "DATA", set_connection=False
+            ensure_template()
+        with transaction.atomic():
+            tenant.save()
+            for domain in spec.custom_domains:
+                Domain.objects.create(
+                    tenant=tenant, domain=domain.strip().lower(), is_primary=False
+                )
+            if method == "clone":
+                clone_schema(settings.TENANT_TEMPLATE_SCHEMA, tenant.schema_name)
+            else:
+                migrate_schema(tenant.schema_name)
+            _initialise_tenant_schema(
+                tenant, acting_user=acting_user, seed_catalogue=seed_catalogue
             )
-        else:
-            migrate_schema(tenant.schema_name)
-        _initialise_tenant_schema(tenant, acting_user=acting_user, seed_catalogue=seed_catalogue)
-        record_event(
-            "tenant.provisioned",
-            acting_user=acting_user,
-            target=tenant,
-            after=tenant_snapshot(tenant) | {"method": method},
-        )
+            record_event(
+                "tenant.provisioned",
+                acting_user=acting_user,
+                target=tenant,
+                after=tenant_snapshot(tenant) | {"method": method},
+            )
     logger.debug("provisioned tenant %s (%s)", tenant.slug, method)
     return tenant
 

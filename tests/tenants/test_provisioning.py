@@ -50,19 +50,76 @@ def test_clone_creates_a_complete_tenant(
     assert "http://gamma.localhost:8000/staff/invitation/" in mail.outbox[0].body
 
 
-def test_migrate_method_gives_the_same_tables(kepri: Province) -> None:
-    tenant = provision_tenant(spec(kepri), acting_user=None, method="migrate")
+def schema_definition(schema: str) -> dict[str, set[tuple]]:
+    """Every column, constraint, index and trigger of ``schema``, with its name removed."""
+    queries = {
+        "columns": """
+            SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                   a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid)
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE c.relnamespace = %s::regnamespace AND c.relkind = 'r'
+              AND a.attnum > 0 AND NOT a.attisdropped""",
+        "constraints": """
+            SELECT c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid)
+            FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+            WHERE k.connamespace = %s::regnamespace""",
+        "indexes": """
+            SELECT c.relname, pg_get_indexdef(i.indexrelid)
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE c.relnamespace = %s::regnamespace""",
+        "triggers": """
+            SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid)
+            FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            WHERE c.relnamespace = %s::regnamespace AND NOT t.tgisinternal""",
+    }
+    result = {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema IN (%s, %s)",
-            [tenant.schema_name, settings.TENANT_TEMPLATE_SCHEMA],
-        )
-        tables: dict[str, set[str]] = {}
-        for schema, table in cursor.fetchall():
-            tables.setdefault(schema, set()).add(table)
-    assert tables[tenant.schema_name] == tables[settings.TENANT_TEMPLATE_SCHEMA]
+        cursor.execute("SET LOCAL search_path = pg_catalog")
+        for kind, query in queries.items():
+            cursor.execute(query, [schema])
+            result[kind] = {
+                tuple(str(v).replace(f"{schema}.", "<schema>.") for v in row)
+                for row in cursor.fetchall()
+            }
+    return result
+
+
+def test_clone_is_identical_to_a_migrated_schema(kepri: Province) -> None:
+    cloned = provision_tenant(spec(kepri), acting_user=None, method="clone")
+    migrated = provision_tenant(
+        spec(kepri, slug="delta", region_code="21.93"), acting_user=None, method="migrate"
+    )
+    clone_def = schema_definition(cloned.schema_name)
+    migrate_def = schema_definition(migrated.schema_name)
+    assert clone_def["columns"] and clone_def["indexes"] and clone_def["constraints"]
+    for kind in clone_def:
+        assert clone_def[kind] == migrate_def[kind], kind
+    assert provisioning.applied_migrations("gamma") == provisioning.applied_migrations("delta")
     assert provisioning.applied_migrations("gamma") >= provisioning.expected_tenant_migrations()
+
+
+def test_cloned_identity_sequences_continue_after_copied_rows(kepri: Province) -> None:
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    tenant = provision_tenant(spec(kepri), acting_user=None)
+    with tenant_context(tenant):
+        copied = ContentType.objects.count()
+        assert copied > 0 and Permission.objects.count() > 0
+        created = ContentType.objects.create(app_label="mall", model="newthing")
+        assert created.pk > max(
+            ContentType.objects.exclude(pk=created.pk).values_list("pk", flat=True)
+        )
+        Permission.objects.create(content_type=created, codename="x", name="x")
+
+
+def test_clone_refuses_objects_it_cannot_copy(kepri: Province) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA odd")
+        cursor.execute("CREATE VIEW odd.v AS SELECT 1 AS one")
+        with pytest.raises(Exception, match="does not copy"):
+            provisioning.clone_schema("odd", "odd_copy")
 
 
 def test_failure_leaves_nothing_behind(kepri: Province, monkeypatch: pytest.MonkeyPatch) -> None:
