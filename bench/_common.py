@@ -1,8 +1,8 @@
-"""Shared set-up for the benches: a throw-away database on the same server as the product.
+"""Shared set-up for the benches: throw-away databases on the same server as the product.
 
-With no DATABASE_URL the embedded PostgreSQL under .data/ is used, in a database of its own
-(``satuatap_bench``) that is dropped at the end; with DATABASE_URL, the database named there
-gets a ``_bench`` sibling.
+With no DATABASE_URL the embedded PostgreSQL under .data/ is used, in databases of their
+own (``satuatap_bench…``) that are dropped at the end; with DATABASE_URL, the database named
+there gets ``_bench…`` siblings.
 """
 
 from __future__ import annotations
@@ -14,58 +14,67 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
-BENCH_DB = "satuatap_bench"
 
-
-def _point_at_bench_database() -> None:
+def use_database(suffix: str = "") -> None:
+    """Point this process (before django.setup) at the bench database ``…_bench<suffix>``."""
     url = os.environ.get("DATABASE_URL")
     if url:
         parts = urlsplit(url)
-        name = parts.path.lstrip("/") + "_bench"
+        name = parts.path.lstrip("/") + "_bench" + suffix
         os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + name))
     else:
-        os.environ["MPP_DB_NAME"] = BENCH_DB
+        os.environ["MPP_DB_NAME"] = "satuatap_bench" + suffix
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mpp.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     # Invitations are part of provisioning; keep them in memory instead of on the console.
     os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-
-
-@contextmanager
-def bench_database() -> Iterator[None]:
-    """Create a fresh, migrated bench database; drop it afterwards."""
-    _point_at_bench_database()
     import django
-    import psycopg
-    from psycopg import sql
 
     django.setup()
-    from django.core.management import call_command
+
+
+def _reset(create: bool) -> None:
+    import psycopg
     from django.db import connection
+    from psycopg import sql
 
     params = connection.get_connection_params()
     name = params["dbname"]
     admin = {k: v for k, v in params.items() if k in {"user", "password", "host", "port"}}
-
-    def reset(create: bool) -> None:
-        with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            if create:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
     connection.close()
-    reset(create=True)
-    call_command("migrate_all", verbosity=0, stdout=open(os.devnull, "w"))
+    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        conn.execute(drop)
+        if create:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def create_database() -> None:
+    """(Re)create the configured bench database and migrate it."""
+    from django.core.management import call_command
+
+    _reset(create=True)
+    with open(os.devnull, "w") as quiet:
+        call_command("migrate_all", verbosity=0, stdout=quiet)
+
+
+def drop_database() -> None:
+    """Drop the configured bench database."""
+    from tenants.routing import route_cache
+
+    route_cache.stop_listener()
+    _reset(create=False)
+
+
+@contextmanager
+def bench_database(suffix: str = "") -> Iterator[None]:
+    """A fresh, migrated bench database for the duration of the block."""
+    use_database(suffix)
+    create_database()
     try:
         yield
     finally:
-        from tenants.routing import route_cache
-
-        route_cache.stop_listener()
-        connection.close()
-        reset(create=False)
+        drop_database()
 
 
 def seed_catalogue() -> int:
