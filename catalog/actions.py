@@ -9,30 +9,13 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 
-from catalog.models import Agency, Category, Release, Service
+from catalog.models import Agency, Category, Release, Service, StandarPelayanan
 from mpp.accounts.models import User
 from mpp.audit.actions import record_event
 
 SHIPPED_CATALOGUE = Path(__file__).resolve().parent / "data" / "master.json"
 
-SERVICE_FIELDS = (
-    "name_id",
-    "name_en",
-    "description_id",
-    "description_en",
-    "requirements",
-    "procedure",
-    "processing_days",
-    "same_day",
-    "fee",
-    "fee_note",
-    "fee_legal_basis",
-    "product",
-    "complaint_channel",
-    "legal_basis",
-    "channel",
-    "keywords",
-)
+SERVICE_FIELDS = StandarPelayanan.component_names()
 
 
 def read_shipped_catalogue() -> dict[str, Any]:

@@ -57,12 +57,12 @@ class Category(models.Model):
         return self.name_id
 
 
-class Service(models.Model):
-    """A service in the master catalogue; ``key`` is stable for its whole life."""
+class StandarPelayanan(models.Model):
+    """The service-delivery components every service publishes (PermenPANRB 15/2014).
 
-    key = models.SlugField(max_length=80, unique=True)
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="services")
-    categories = models.ManyToManyField(Category, related_name="services", blank=True)
+    Shared by the master catalogue and each tenant's materialised copy.
+    """
+
     name_id = models.CharField(max_length=200)
     name_en = models.CharField(max_length=200, blank=True)
     description_id = models.TextField(blank=True)
@@ -80,6 +80,22 @@ class Service(models.Model):
     legal_basis = models.JSONField(default=list, blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.ONSITE)
     keywords = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def component_names(cls) -> tuple[str, ...]:
+        """Names of the Standar Pelayanan fields, in declaration order."""
+        return tuple(f.name for f in StandarPelayanan._meta.get_fields())
+
+
+class Service(StandarPelayanan):
+    """A service in the master catalogue; ``key`` is stable for its whole life."""
+
+    key = models.SlugField(max_length=80, unique=True)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="services")
+    categories = models.ManyToManyField(Category, related_name="services", blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
