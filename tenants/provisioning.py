@@ -33,6 +33,7 @@ from catalog.local import seeding
 from mpp.accounts.actions import invite_user
 from mpp.accounts.models import User
 from mpp.audit.actions import record_event
+from tenants import spares
 from tenants.models import Domain, Province, Tenant
 from tenants.validators import schema_name_for, validate_custom_domain
 
@@ -173,10 +174,13 @@ def provision_tenant(
                 Domain.objects.create(
                     tenant=tenant, domain=domain.strip().lower(), is_primary=False
                 )
-            if method == "clone":
-                clone_schema(settings.TENANT_TEMPLATE_SCHEMA, tenant.schema_name)
-            else:
+            built_by = method
+            if method == "migrate":
                 migrate_schema(tenant.schema_name)
+            elif spares.claim_spare(tenant.schema_name):
+                built_by = "spare"
+            else:
+                clone_schema(settings.TENANT_TEMPLATE_SCHEMA, tenant.schema_name)
             _initialise_tenant_schema(
                 tenant, acting_user=acting_user, seed_catalogue=seed_catalogue
             )
@@ -184,8 +188,10 @@ def provision_tenant(
                 "tenant.provisioned",
                 acting_user=acting_user,
                 target=tenant,
-                after=tenant_snapshot(tenant) | {"method": method},
+                after=tenant_snapshot(tenant) | {"method": built_by},
             )
+            if method != "migrate":
+                transaction.on_commit(spares.refill_in_background)
     logger.debug("provisioned tenant %s (%s)", tenant.slug, method)
     return tenant
 

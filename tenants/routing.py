@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import connection, connections, transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
@@ -248,7 +249,10 @@ class TenantRoutingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        host = request_host(request)
+        try:
+            host = request_host(request)
+        except DisallowedHost:  # not even a valid host name
+            return _not_found()
         if is_apex(host):
             activate_schema(connection, None)
             request.tenant = connection.tenant  # type: ignore[attr-defined]
@@ -256,9 +260,7 @@ class TenantRoutingMiddleware:
         else:
             route = route_cache.resolve(host)
             if route is None:
-                return HttpResponseNotFound(
-                    b"Not found: no portal is served on this host.\n", content_type="text/plain"
-                )
+                return _not_found()
             tenant = route.as_tenant()
             tenant.domain_url = host
             activate_schema(connection, tenant)
@@ -266,6 +268,12 @@ class TenantRoutingMiddleware:
             request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
         set_urlconf(request.urlconf)  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+def _not_found() -> HttpResponse:
+    return HttpResponseNotFound(
+        b"Not found: no portal is served on this host.\n", content_type="text/plain"
+    )
 
 
 def activate_schema(conn: Any, tenant: Any | None) -> None:

@@ -15,7 +15,8 @@ RESERVED_SLUGS = frozenset(
         "www", "api", "admin", "public", "static", "media", "assets", "mail", "smtp",
         "ftp", "app", "apps", "console", "platform", "status", "docs", "help", "support",
         "auth", "login", "staff", "dashboard", "cdn", "ns1", "ns2", "test", "demo",
-        "information-schema", "tenant-template", "template", "default", "root", "system",
+        "information-schema", "tenant-template", "tenant-spare", "template", "default",
+        "root", "system",
     }
 )  # fmt: skip
 
@@ -37,7 +38,7 @@ def validate_slug(slug: str) -> None:
     schema = schema_name_for(slug)
     if (
         slug in RESERVED_SLUGS
-        or schema.startswith("pg_")
+        or schema.startswith(("pg_", "tenant_spare_"))
         or schema in {"public", "information_schema", settings.TENANT_TEMPLATE_SCHEMA}
     ):
         raise ValidationError(

@@ -31,6 +31,10 @@ B = {"slug": "beta", "name": "Kabupaten Beta", "kind": "kabupaten", "region_code
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """Migrate once, then build the catalogue, two provinces and tenants A and B."""
+    from django.conf import settings
+
+    # No background refills racing the tests; tests of spares turn the pool on themselves.
+    settings.TENANT_SPARE_SCHEMAS = 0
     with django_db_blocker.unblock():
         load_master_catalogue(read_shipped_catalogue(), acting_user=None)
         publish_release(acting_user=None, changelog="test release")

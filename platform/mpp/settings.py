@@ -81,6 +81,8 @@ TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 # New tenants are cloned from this migrated schema (see tenants/provisioning.py).
 TENANT_TEMPLATE_SCHEMA = "tenant_template"
+# Clones of the template kept ready so provisioning only renames one (tenants/spares.py).
+TENANT_SPARE_SCHEMAS = env_int("TENANT_SPARE_SCHEMAS", 2, minimum=0)
 PUBLIC_SCHEMA_URLCONF = "mpp.urls_public"
 ROOT_URLCONF = "mpp.urls_tenant"
 TENANT_ROUTING_CACHE = env_bool("TENANT_ROUTING_CACHE", True)

@@ -201,3 +201,55 @@ def test_missing_template_is_rebuilt(kepri: Province) -> None:
     assert ensure_template() == "created"
     assert template_state() == "current"
     assert ensure_template() == "current"
+
+
+def test_provisioning_takes_a_spare_when_one_is_ready(kepri: Province, settings) -> None:
+    from tenants import spares
+
+    settings.TENANT_SPARE_SCHEMAS = 2
+    assert spares.refill() == 2
+    before = spares.list_spares()
+    assert len(before) == 2
+
+    tenant = provision_tenant(spec(kepri), acting_user=None)
+
+    assert spares.list_spares() == before[1:]  # the oldest was renamed into place
+    assert not schema_exists(before[0]) and schema_exists(tenant.schema_name)
+    event = AuditEvent.objects.get(action="tenant.provisioned", target_id=str(tenant.pk))
+    assert event.after["method"] == "spare"
+    with tenant_context(tenant):
+        assert LocalService.objects.exists()
+    assert schema_definition("gamma") == schema_definition(settings.TENANT_TEMPLATE_SCHEMA)
+
+
+def test_stale_spare_is_dropped_and_the_template_cloned(kepri: Province, settings) -> None:
+    from tenants import spares
+
+    settings.TENANT_SPARE_SCHEMAS = 1
+    spares.refill()
+    (spare,) = spares.list_spares()
+    with connection.cursor() as cursor:
+        cursor.execute(f'DELETE FROM "{spare}".django_migrations WHERE app = %s', ["audit"])
+
+    tenant = provision_tenant(spec(kepri), acting_user=None)
+
+    assert spares.list_spares() == [] and not schema_exists(spare)
+    event = AuditEvent.objects.get(action="tenant.provisioned", target_id=str(tenant.pk))
+    assert event.after["method"] == "clone"
+
+
+def test_a_spare_is_never_routed(kepri: Province, settings) -> None:
+    from django.test import Client
+
+    from tenants import spares
+
+    settings.TENANT_SPARE_SCHEMAS = 1
+    spares.refill()
+    (spare,) = spares.list_spares()
+    assert Client(HTTP_HOST=f"{spare}.localhost").get("/").status_code == 404
+    assert Client(HTTP_HOST=f"{spare.replace('_', '-')}.localhost").get("/").status_code == 404
+    with pytest.raises(ValidationError) as caught:
+        provision_tenant(spec(kepri, slug="tenant-spare-x"), acting_user=None)
+    assert "slug" in caught.value.message_dict
+    with pytest.raises(ValueError, match="not a spare"):
+        spares.drop_spare("alpha")

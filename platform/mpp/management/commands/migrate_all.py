@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.signals import schema_migrated
 
+from tenants import spares
 from tenants.models import Tenant
 from tenants.provisioning import ensure_template
 
@@ -40,6 +41,8 @@ class Command(BaseCommand):
         self.stdout.write("[public] migrating the control plane…")
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=inner)
         self.stdout.write(f"[template] {ensure_template(verbosity=inner)}")
+        made = spares.refill()
+        self.stdout.write(f"[spares] {len(spares.list_spares())} ready ({made} new)")
         if options["skip_tenants"]:
             return
         total = Tenant.objects.count()
