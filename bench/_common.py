@@ -79,7 +79,8 @@ def bench_database(suffix: str = "") -> Iterator[None]:
 
 def seed_catalogue() -> int:
     """Load the shipped master catalogue and publish it as release 1."""
-    from catalog.actions import load_master_catalogue, publish_release, read_shipped_catalogue
+    from catalog.actions import load_master_catalogue, read_shipped_catalogue
+    from catalog.releases import publish_release
 
     counts = load_master_catalogue(read_shipped_catalogue(), acting_user=None)
     publish_release(acting_user=None)

@@ -1,4 +1,4 @@
-"""Master catalogue actions: load the shipped catalogue, publish a release."""
+"""Master catalogue actions: load a catalogue, edit services (releases: ``releases``)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 
-from catalog.models import Agency, Category, Release, Service, StandarPelayanan
+from catalog.models import Agency, Category, Service
+from catalog.releases import SERVICE_FIELDS
+from catalog.validation import clean_fields, clean_key
 from mpp.accounts.models import User
 from mpp.audit.actions import record_event
 
 SHIPPED_CATALOGUE = Path(__file__).resolve().parent / "data" / "master.json"
-
-SERVICE_FIELDS = StandarPelayanan.component_names()
 
 
 def read_shipped_catalogue() -> dict[str, Any]:
@@ -59,49 +59,101 @@ def load_master_catalogue(data: dict[str, Any], *, acting_user: User | None) -> 
     return counts
 
 
-def snapshot_master() -> dict[str, Any]:
-    """Freeze the live master tables into the release snapshot format."""
-    services = []
-    for service in Service.objects.select_related("agency").prefetch_related("categories"):
-        row: dict[str, Any] = {"key": service.key, "agency": service.agency.code}
-        row["categories"] = sorted(c.code for c in service.categories.all())
-        row |= {f: getattr(service, f) for f in SERVICE_FIELDS}
-        services.append(row)
-    return {
-        "agencies": [
-            {"code": a.code, "name": a.name, "kind": a.kind, "website": a.website,
-             "contact": a.contact}
-            for a in Agency.objects.all()
-        ],
-        "categories": [
-            {"code": c.code, "name_id": c.name_id, "name_en": c.name_en}
-            for c in Category.objects.all()
-        ],
-        "services": services,
-    }  # fmt: skip
+def _service_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return clean_fields(data, SERVICE_FIELDS)
 
 
-def publish_release(*, acting_user: User | None, changelog: str = "") -> Release:
-    """Freeze the master catalogue as the next release version."""
+def create_master_service(data: dict[str, Any], *, acting_user: User | None) -> Service:
+    """Add a service to the master catalogue (live until the next release is published)."""
+    key = clean_key(data.get("key"))
+    errors: dict[str, list[str]] = {}
+    if Service.objects.filter(key=key).exists():
+        errors["key"] = [f"a master service with key {key} already exists"]
+    agency = Agency.objects.filter(code=data.get("agency")).first()
+    if agency is None:
+        errors["agency"] = [f"unknown agency code {data.get('agency')!r}"]
+    codes = data.get("categories") or []
+    categories = list(Category.objects.filter(code__in=codes))
+    if len(categories) != len(set(codes)):
+        known = {c.code for c in categories}
+        errors["categories"] = [f"unknown category {c!r}" for c in codes if c not in known]
+    try:
+        fields = _service_fields(data)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        fields = {}
+    if "name_id" not in data:
+        errors.setdefault("name_id", ["is required"])
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
-        # Serialise publishers so two releases never get the same version number.
-        list(Release.objects.select_for_update().all().only("id"))
-        version = (Release.objects.aggregate(v=Max("version"))["v"] or 0) + 1
-        release = Release.objects.create(
-            version=version,
-            published_by=getattr(acting_user, "email", ""),
-            changelog=changelog,
-            snapshot=snapshot_master(),
-        )
+        service = Service.objects.create(key=key, agency=agency, **fields)
+        service.categories.set(categories)
         record_event(
-            "catalogue.release_published",
-            acting_user=acting_user,
-            target=release,
-            after={"version": version, "services": len(release.snapshot["services"])},
+            "catalogue.service_created", acting_user=acting_user, target=service, after=fields
         )
-    return release
+    return service
 
 
-def latest_release() -> Release | None:
-    """The newest published release, if any."""
-    return Release.objects.order_by("-version").first()
+def update_master_service(
+    service: Service, changes: dict[str, Any], *, acting_user: User | None
+) -> Service:
+    """Change fields of a master service (``agency`` and ``categories`` by code)."""
+    errors: dict[str, list[str]] = {}
+    unknown = set(changes) - set(SERVICE_FIELDS) - {"agency", "categories"}
+    if unknown:
+        errors["non_field_errors"] = [f"unknown field(s): {', '.join(sorted(unknown))}"]
+    try:
+        fields = _service_fields(changes)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        fields = {}
+    agency = None
+    if "agency" in changes:
+        agency = Agency.objects.filter(code=changes["agency"]).first()
+        if agency is None:
+            errors["agency"] = [f"unknown agency code {changes['agency']!r}"]
+    categories = None
+    if "categories" in changes:
+        codes = changes["categories"] or []
+        categories = list(Category.objects.filter(code__in=codes))
+        if len(categories) != len(set(codes)):
+            errors["categories"] = ["unknown category code"]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        service = Service.objects.select_for_update().get(pk=service.pk)
+        before = {name: getattr(service, name) for name in fields}
+        for name, value in fields.items():
+            setattr(service, name, value)
+        if agency is not None:
+            before["agency"] = service.agency.code
+            service.agency = agency
+        service.save()
+        if categories is not None:
+            before["categories"] = sorted(c.code for c in service.categories.all())
+            service.categories.set(categories)
+        record_event(
+            "catalogue.service_updated",
+            acting_user=acting_user,
+            target=service,
+            before=before,
+            after=fields
+            | ({"agency": agency.code} if agency else {})
+            | (
+                {"categories": sorted(c.code for c in categories)} if categories is not None else {}
+            ),
+        )
+    return service
+
+
+def delete_master_service(service: Service, *, acting_user: User | None) -> None:
+    """Take a service out of the master catalogue; tenants retire it at their next sync."""
+    with transaction.atomic():
+        record_event(
+            "catalogue.service_deleted",
+            acting_user=acting_user,
+            target=service,
+            before={"key": service.key, "name_id": service.name_id},
+        )
+        service.delete()

@@ -8,13 +8,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from catalog.actions import (
-    latest_release,
-    load_master_catalogue,
-    publish_release,
-    read_shipped_catalogue,
-)
+from catalog.actions import load_master_catalogue, read_shipped_catalogue
 from catalog.models import Service
+from catalog.releases import latest_release, publish_release
 from tenants.actions import create_province
 from tenants.models import Province, Tenant, TimeZone
 from tenants.provisioning import TenantSpec, provision_tenant

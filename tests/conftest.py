@@ -16,7 +16,8 @@ from django_tenants.utils import schema_context
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from catalog.actions import load_master_catalogue, publish_release, read_shipped_catalogue
+from catalog.actions import load_master_catalogue, read_shipped_catalogue
+from catalog.releases import publish_release
 from mpp.accounts.models import User
 from tenants.actions import create_province
 from tenants.models import Province, Tenant

@@ -1,40 +1,20 @@
-"""Seeding a fresh tenant schema from the newest master release."""
+"""Seeding a fresh tenant schema: its first sync, from the newest master release."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
-from django_tenants.utils import schema_context
-
-from catalog.actions import SERVICE_FIELDS
-from catalog.local.models import LocalService
-from catalog.models import Release
+from catalog.local.sync import apply_sync, latest_upstream
 
 
-def seed_tenant_catalogue(tenant: Any) -> int:
-    """Copy the newest release's services into the current tenant schema; return how many.
+def seed_tenant_catalogue(tenant: Any, *, acting_user: Any | None = None) -> int:
+    """Sync an empty tenant to the newest release; return how many services it got.
 
-    Called inside ``tenant_context(tenant)``. Services start enabled on a new tenant: a
-    regency opens with the province's full catalogue and switches off what it lacks.
+    Unlike later syncs, everything starts enabled and every agency present: a regency opens
+    with the province's full catalogue and switches off what its mall does not offer.
     """
-    assert connection.schema_name == tenant.schema_name
-    with schema_context("public"):
-        release = Release.objects.order_by("-version").only("version", "snapshot").first()
-    if release is None:
+    upstream = latest_upstream()
+    if upstream is None:
         return 0
-    agencies = {a["code"]: a["name"] for a in release.snapshot["agencies"]}
-    rows = [
-        LocalService(
-            key=s["key"],
-            origin=LocalService.Origin.MASTER,
-            agency_code=s["agency"],
-            agency_name=agencies[s["agency"]],
-            category_codes=s.get("categories", []),
-            release_version=release.version,
-            **{f: s[f] for f in SERVICE_FIELDS if f in s},
-        )
-        for s in release.snapshot["services"]
-    ]
-    LocalService.objects.bulk_create(rows, batch_size=500)
-    return len(rows)
+    plan = apply_sync(tenant, upstream, acting_user=acting_user, new_enabled=True)
+    return plan.counts()["added"]

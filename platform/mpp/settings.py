@@ -62,12 +62,14 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
+    "django.contrib.postgres",
     "django.contrib.auth",
     "django.contrib.sessions",
     "mpp.accounts",

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django_tenants.utils import schema_context, schema_exists, tenant_context
+from django_tenants.utils import schema_exists, tenant_context
 
 from catalog.local.models import LocalService
 from catalog.models import Release
@@ -180,11 +180,15 @@ def test_clashing_custom_domain_is_rejected(kepri: Province) -> None:
 
 
 def test_stale_template_is_migrated_before_cloning(kepri: Province) -> None:
+    from django.core.management import call_command
+
     template = settings.TENANT_TEMPLATE_SCHEMA
     assert template_state() == "current"
-    with schema_context(template), connection.cursor() as cursor:
-        cursor.execute("DELETE FROM django_migrations WHERE app = 'local_catalog'")
-        cursor.execute("DROP TABLE local_catalog_localservice")
+    # Roll the template back one migration, as if that migration had just been written.
+    call_command(
+        "migrate_schemas", "local_catalog", "0001", schema_name=template, interactive=False,
+        verbosity=0,
+    )  # fmt: skip
     assert template_state() == "stale"
 
     tenant = provision_tenant(spec(kepri), acting_user=None)

@@ -1,0 +1,310 @@
+"""Syncing a tenant's catalogue to a new upstream release: plan, then apply.
+
+The plan is a three-way merge per service (``catalog.merge``): base = what the tenant last
+synced, upstream = the new release, local = the tenant's overrides. Applying it is atomic per
+tenant and idempotent: a second run finds nothing to do. ``sync_all`` walks every tenant,
+one transaction each, so a failure in one leaves the others synced and is reported by name.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.db import transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context, tenant_context
+
+from catalog.local.models import LocalAgency, LocalService, SyncState
+from catalog.merge import FieldChange, merge_service
+from catalog.models import Release
+from catalog.releases import SERVICE_FIELDS
+from mpp.audit.actions import record_event
+
+# The fields a master service's merge covers: the Standar Pelayanan components plus where
+# the service sits (agency and categories, by value).
+SYNCED_FIELDS: tuple[str, ...] = (*SERVICE_FIELDS, "agency_code", "agency_name", "category_codes")
+
+ServiceAction = Literal["add", "update", "retire", "restore", "skip"]
+
+
+@dataclass
+class ServicePlan:
+    """What a sync does to one service."""
+
+    key: str
+    name: str
+    action: ServiceAction
+    changes: list[FieldChange] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class Upstream:
+    """A version of the catalogue a tenant can sync to."""
+
+    version: int
+    services: dict[str, dict[str, Any]]  # key → synced field values
+    agencies: dict[str, dict[str, Any]]
+
+
+@dataclass
+class SyncPlan:
+    """Everything a sync of one tenant would do, service by service."""
+
+    tenant: str
+    from_version: int | None
+    to_version: int
+    services: list[ServicePlan] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Applied / kept / conflict / converged fields and added / retired / restored services."""
+        counts: Counter[str] = Counter()
+        for service in self.services:
+            if service.action in {"add", "retire", "restore", "skip"}:
+                counts[{"add": "added", "retire": "retired", "restore": "restored",
+                        "skip": "skipped"}[service.action]] += 1  # fmt: skip
+            for change in service.changes:
+                counts[change.action] += 1
+        keys = (
+            "applied",
+            "kept",
+            "conflict",
+            "converged",
+            "added",
+            "retired",
+            "restored",
+            "skipped",
+        )
+        return {k: counts.get(k, 0) for k in keys}
+
+    @property
+    def changes_anything(self) -> bool:
+        counts = self.counts()
+        return self.from_version != self.to_version or any(counts[k] for k in counts if k != "kept")
+
+    def render(self) -> str:
+        """The plan as an officer or operator reads it."""
+        head = (
+            f"Sync plan for {self.tenant}: release {self.from_version or '-'} → {self.to_version}"
+        )
+        lines = [head]
+        symbols = {"applied": "↓", "kept": "=", "conflict": "!", "converged": "≡"}
+        for service in self.services:
+            label = {
+                "add": "+ added", "retire": "- retired", "restore": "+ restored",
+                "update": "~", "skip": "x skipped",
+            }[service.action]  # fmt: skip
+            lines.append(f"{label} {service.key} — {service.name}{service.note}")
+            for change in service.changes:
+                if change.action == "kept":
+                    lines.append(f"    = {change.field}: kept yours {change.local!r}")
+                elif change.action == "conflict":
+                    lines.append(
+                        f"    ! {change.field}: CONFLICT upstream {change.base!r} → "
+                        f"{change.upstream!r}, yours {change.local!r} (kept, needs a decision)"
+                    )
+                else:
+                    lines.append(
+                        f"    {symbols[change.action]} {change.field}: {change.base!r} → "
+                        f"{change.upstream!r}"
+                        + (" (same as yours)" if change.action == "converged" else "")
+                    )
+        counts = self.counts()
+        lines.append("summary: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return "\n".join(lines)
+
+
+def upstream_from_release(release: Release) -> Upstream:
+    """The synced field values of every service in ``release``."""
+    snapshot = release.snapshot
+    agencies = {a["code"]: a for a in snapshot["agencies"]}
+    services = {}
+    for row in snapshot["services"]:
+        values = {name: row.get(name) for name in SERVICE_FIELDS}
+        values["agency_code"] = row["agency"]
+        values["agency_name"] = agencies[row["agency"]]["name"]
+        values["category_codes"] = list(row.get("categories", []))
+        services[row["key"]] = values
+    return Upstream(version=release.version, services=services, agencies=agencies)
+
+
+def latest_upstream() -> Upstream | None:
+    """The newest master release, as an upstream (read from the public schema)."""
+    with schema_context("public"):
+        release = Release.objects.order_by("-version").first()
+        return upstream_from_release(release) if release else None
+
+
+def _sync_state() -> SyncState:
+    state = SyncState.objects.select_for_update().order_by("pk").first()
+    return state or SyncState.objects.create()
+
+
+def plan_sync(tenant: Any, upstream: Upstream) -> SyncPlan:
+    """Work out the sync of ``tenant`` (in its own schema) to ``upstream``; change nothing."""
+    plan, _ = _plan(tenant, upstream)
+    return plan
+
+
+def _plan(
+    tenant: Any, upstream: Upstream
+) -> tuple[SyncPlan, list[tuple[ServicePlan, LocalService | None, Any]]]:
+    with tenant_context(tenant):
+        state = SyncState.objects.order_by("pk").first()
+        plan = SyncPlan(
+            tenant=tenant.slug,
+            from_version=state.master_version if state else None,
+            to_version=upstream.version,
+        )
+        work: list[tuple[ServicePlan, LocalService | None, Any]] = []
+        local = {s.key: s for s in LocalService.objects.all()}
+        for key, values in upstream.services.items():
+            service = local.get(key)
+            if service is None:
+                entry = ServicePlan(key, values["name_id"] or key, "add")
+                work.append((entry, None, values))
+            elif service.origin == LocalService.Origin.LOCAL:
+                entry = ServicePlan(
+                    key, service.name_id, "skip", note=" (key used by a local service)"
+                )
+            else:
+                merged = merge_service(
+                    service.base, values, service.overrides, service.conflicts, SYNCED_FIELDS
+                )
+                action: ServiceAction = "restore" if service.retired else "update"
+                entry = ServicePlan(key, service.name_id, action, merged.changes)
+                if service.retired or any(c.action != "kept" for c in merged.changes):
+                    work.append((entry, service, merged))
+            if entry.action != "update" or entry.changes:
+                plan.services.append(entry)
+        for key, service in local.items():
+            if (
+                key not in upstream.services
+                and service.origin == LocalService.Origin.MASTER
+                and not service.retired
+            ):
+                entry = ServicePlan(key, service.name_id, "retire")
+                plan.services.append(entry)
+                work.append((entry, service, None))
+    return plan, work
+
+
+def apply_sync(
+    tenant: Any, upstream: Upstream, *, acting_user: Any | None, new_enabled: bool = False
+) -> SyncPlan:
+    """Sync ``tenant`` to ``upstream`` in one transaction; return the plan it carried out.
+
+    Services new upstream start disabled (``new_enabled``: whether the province wants them
+    on); services gone upstream are retired, never deleted.
+    """
+    with tenant_context(tenant), transaction.atomic():
+        _sync_state()  # lock: one sync of this tenant at a time
+        plan, work = _plan(tenant, upstream)
+        to_create, to_update = [], []
+        for entry, service, merged in work:
+            if entry.action == "add":
+                to_create.append(
+                    LocalService(
+                        key=entry.key,
+                        origin=LocalService.Origin.MASTER,
+                        enabled=new_enabled,
+                        base=dict(merged),
+                        release_version=upstream.version,
+                        **merged,
+                    )
+                )
+            elif entry.action == "retire":
+                service.retired = True
+                to_update.append(service)
+            else:
+                service.base, service.overrides = merged.base, merged.overrides
+                service.conflicts = merged.conflicts
+                for name, value in merged.effective().items():
+                    setattr(service, name, value)
+                service.retired = False
+                service.release_version = upstream.version
+                to_update.append(service)
+        LocalService.objects.bulk_create(to_create, batch_size=500)
+        if to_update:
+            LocalService.objects.bulk_update(
+                to_update,
+                [*SYNCED_FIELDS, "base", "overrides", "conflicts", "retired", "release_version"],
+                batch_size=500,
+            )
+        _sync_agencies(upstream, present_if_new=new_enabled)
+        state = _sync_state()
+        state.master_version = upstream.version
+        state.synced_at = timezone.now()
+        state.save()
+        if plan.changes_anything:
+            record_event(
+                "catalogue.synced",
+                acting_user=acting_user,
+                target=state,
+                before={"release": plan.from_version},
+                after={"release": upstream.version, **plan.counts()},
+            )
+    return plan
+
+
+def _sync_agencies(upstream: Upstream, *, present_if_new: bool) -> None:
+    existing = {a.code: a for a in LocalAgency.objects.all()}
+    new, changed = [], []
+    for code, agency in upstream.agencies.items():
+        local = existing.get(code)
+        if local is None:
+            new.append(
+                LocalAgency(
+                    code=code, name=agency["name"], kind=agency["kind"], present=present_if_new
+                )
+            )
+        elif local.origin == LocalService.Origin.MASTER and (local.name, local.kind) != (
+            agency["name"],
+            agency["kind"],
+        ):
+            local.name, local.kind = agency["name"], agency["kind"]
+            changed.append(local)
+    LocalAgency.objects.bulk_create(new)
+    LocalAgency.objects.bulk_update(changed, ["name", "kind"])
+
+
+@dataclass
+class SyncReport:
+    """The outcome of syncing many tenants."""
+
+    synced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    totals: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+def sync_tenants(
+    tenants: Iterable[Any],
+    upstream: Upstream,
+    *,
+    acting_user: Any | None,
+    progress: Callable[[int, int, Any, SyncPlan | None, Exception | None], None] | None = None,
+) -> SyncReport:
+    """Sync each tenant in its own transaction; a failure is recorded and the walk goes on."""
+    tenants = list(tenants)
+    report = SyncReport()
+    started = time.monotonic()
+    for index, tenant in enumerate(tenants, start=1):
+        plan, error = None, None
+        try:
+            plan = apply_sync(tenant, upstream, acting_user=acting_user)
+        except Exception as exc:  # one tenant's failure must not stop the others
+            error = exc
+            report.failed[tenant.slug] = f"{exc.__class__.__name__}: {exc}"
+        else:
+            (report.synced if plan.changes_anything else report.unchanged).append(tenant.slug)
+            report.totals.update(plan.counts())
+        if progress:
+            progress(index, len(tenants), tenant, plan, error)
+    report.seconds = time.monotonic() - started
+    return report
