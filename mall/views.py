@@ -12,7 +12,7 @@ from catalog.local.models import LocalService
 
 def home(request: HttpRequest) -> HttpResponse:
     """The mall's front page: its name and the services it offers, by agency."""
-    services = LocalService.objects.filter(enabled=True).only(
+    services = LocalService.objects.filter(enabled=True, retired=False).only(
         "key", "name_id", "name_en", "agency_name", "fee", "same_day", "processing_days"
     )
     agencies = [
