@@ -19,7 +19,8 @@ yes                   yes, to something else      **conflict**: local value kept
 ====================  ==========================  ==========================================
 
 The local value is never lost: it stays effective until the admin reverts it or takes
-upstream, except where upstream arrived at the very same value.
+upstream, except where upstream arrived at the very same value. Setting a field to the value
+upstream has at that moment is not an override: the field simply goes on following upstream.
 """
 
 from __future__ import annotations

@@ -59,6 +59,8 @@ class SyncPlan:
     from_version: int | None
     to_version: int
     services: list[ServicePlan] = field(default_factory=list)
+    # Fields awaiting the admin's decision once this plan is applied (old and new ones).
+    open_conflicts: int = 0
 
     def counts(self) -> dict[str, int]:
         """Applied / kept / conflict / converged fields and added / retired / restored services."""
@@ -115,6 +117,7 @@ class SyncPlan:
                     )
         counts = self.counts()
         lines.append("summary: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        lines.append(f"open conflicts after this sync: {self.open_conflicts}")
         return "\n".join(lines)
 
 
@@ -175,6 +178,7 @@ def _plan(
                 merged = merge_service(
                     service.base, values, service.overrides, service.conflicts, SYNCED_FIELDS
                 )
+                plan.open_conflicts += len(merged.conflicts)
                 action: ServiceAction = "restore" if service.retired else "update"
                 entry = ServicePlan(key, service.name_id, action, merged.changes)
                 if service.retired or any(c.action != "kept" for c in merged.changes):
@@ -280,6 +284,7 @@ class SyncReport:
     unchanged: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     totals: Counter[str] = field(default_factory=Counter)
+    open_conflicts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -304,6 +309,8 @@ def sync_tenants(
         else:
             (report.synced if plan.changes_anything else report.unchanged).append(tenant.slug)
             report.totals.update(plan.counts())
+            if plan.open_conflicts:
+                report.open_conflicts[tenant.slug] = plan.open_conflicts
         if progress:
             progress(index, len(tenants), tenant, plan, error)
     report.seconds = time.monotonic() - started

@@ -19,6 +19,7 @@ SatuAtap verbs:
   up                 migrate, load the demo and serve on http://localhost:8000
   migrate            migrate the public, template and every tenant schema, with progress
   demo load          load the Kepulauan Riau demo (idempotent)
+  catalogue          publish | releases | diff A B | sync | import | export
   provinces          create | list | add-admin
   tenants            create | list | show | suspend | resume | archive | rename | add-domain
   users              invite-operator | token

@@ -1,0 +1,197 @@
+"""mpp catalogue …: releases, diffs, syncing tenants, import and export."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_tenants.utils import tenant_context
+
+from catalog.local.sync import (
+    SyncPlan,
+    Upstream,
+    apply_sync,
+    latest_upstream,
+    plan_sync,
+    sync_tenants,
+    upstream_from_release,
+)
+from catalog.models import Release
+from catalog.releases import diff_snapshots, get_release, publish_release
+from tenants.management.commands.tenants import format_errors
+from tenants.models import Tenant
+
+
+def progress_bar(done: int, total: int, label: str, width: int = 30) -> str:
+    """A one-line text progress bar."""
+    filled = int(width * done / total) if total else width
+    return f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+
+
+class Command(BaseCommand):
+    help = (
+        "Master catalogue: publish | releases | diff A B | sync (--tenant SLUG | --all) "
+        "[--dry-run] | import FILE | export"
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        publish = sub.add_parser("publish", help="freeze the master catalogue as a new release")
+        publish.add_argument("--note", default="", help="text put before the generated changelog")
+        sub.add_parser("releases", help="list releases")
+        diff = sub.add_parser("diff", help="what changed between two releases")
+        diff.add_argument("old", type=int)
+        diff.add_argument("new", type=int)
+        sync = sub.add_parser("sync", help="sync tenants to the newest (or a given) release")
+        target = sync.add_mutually_exclusive_group(required=True)
+        target.add_argument("--tenant", help="one tenant's slug")
+        target.add_argument("--all", action="store_true", help="every active or suspended tenant")
+        sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+        sync.add_argument("--release", type=int, help="sync to this release (default: newest)")
+        imp = sub.add_parser("import", help="import a catalogue file (all or nothing)")
+        imp.add_argument("file", help="a .json or .csv file; - for standard input")
+        imp.add_argument("--format", choices=["json", "csv"], help="default: from the extension")
+        imp.add_argument("--tenant", help="import local-only services into this tenant")
+        exp = sub.add_parser("export", help="export the master, a release or a tenant catalogue")
+        exp.add_argument("--format", choices=["json", "csv", "hsds"], default="json")
+        exp.add_argument("--release", type=int, help="export this release (default: live master)")
+        exp.add_argument("--tenant", help="export this tenant's effective catalogue")
+        exp.add_argument("-o", "--output", help="file to write (default: standard output)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            getattr(self, "do_" + options["action"])(options)
+        except ValidationError as exc:
+            raise CommandError("invalid input:\n" + format_errors(exc)) from None
+        except Release.DoesNotExist as exc:
+            raise CommandError(str(exc)) from None
+
+    def _tenant(self, slug: str) -> Tenant:
+        tenant = Tenant.objects.filter(slug=slug).first()
+        if tenant is None:
+            raise CommandError(f"no tenant with slug {slug!r} (see `mpp tenants list`)")
+        if tenant.status == Tenant.Status.ARCHIVED:
+            raise CommandError(f"tenant {slug} is archived")
+        return tenant
+
+    def do_publish(self, o: dict[str, Any]) -> None:
+        release = publish_release(acting_user=None, changelog=o["note"])
+        self.stdout.write(self.style.SUCCESS(f"published release {release.version}"))
+        self.stdout.write(release.changelog)
+
+    def do_releases(self, o: dict[str, Any]) -> None:
+        for r in Release.objects.order_by("version").defer("snapshot"):
+            first = (r.changelog.splitlines() or [""])[0]
+            self.stdout.write(
+                f"{r.version:>4}  {r.published_at:%Y-%m-%d %H:%M}  {r.published_by or 'system':<24}"
+                f"  {first[:60]}"
+            )
+
+    def do_diff(self, o: dict[str, Any]) -> None:
+        old, new = get_release(o["old"]), get_release(o["new"])
+        self.stdout.write(f"release {old.version} → {new.version}")
+        self.stdout.write(diff_snapshots(old.snapshot, new.snapshot).render())
+
+    def _upstream(self, version: int | None) -> Upstream:
+        if version is not None:
+            return upstream_from_release(get_release(version))
+        upstream = latest_upstream()
+        if upstream is None:
+            raise CommandError("no release published yet (mpp catalogue publish)")
+        return upstream
+
+    def do_sync(self, o: dict[str, Any]) -> None:
+        upstream = self._upstream(o["release"])
+        if o["tenant"]:
+            tenant = self._tenant(o["tenant"])
+            plan = (plan_sync if o["dry_run"] else self._apply)(tenant, upstream)
+            self.stdout.write(plan.render())
+            if o["dry_run"]:
+                self.stdout.write("(dry run: nothing changed)")
+            return
+        tenants = Tenant.objects.exclude(status=Tenant.Status.ARCHIVED).order_by("slug")
+        if o["dry_run"]:
+            for tenant in tenants:
+                self.stdout.write(plan_sync(tenant, upstream).render())
+            self.stdout.write("(dry run: nothing changed)")
+            return
+
+        def report(
+            i: int, n: int, tenant: Tenant, plan: SyncPlan | None, error: Exception | None
+        ) -> None:
+            sys.stderr.write(progress_bar(i, n, f"syncing to release {upstream.version}"))
+            if error is not None:
+                sys.stderr.write(f"\n  {tenant.slug}: FAILED {error.__class__.__name__}: {error}\n")
+            if i == n:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+        result = sync_tenants(tenants, upstream, acting_user=None, progress=report)
+        totals = result.totals
+        self.stdout.write(
+            f"release {upstream.version}: {len(result.synced)} synced, "
+            f"{len(result.unchanged)} already current, {len(result.failed)} failed "
+            f"in {result.seconds:.1f}s"
+        )
+        self.stdout.write(
+            f"fields applied {totals['applied']}, kept {totals['kept']}, conflicts "
+            f"{totals['conflict']}, converged {totals['converged']}; services added "
+            f"{totals['added']}, retired {totals['retired']}"
+        )
+        if result.open_conflicts:
+            waiting = ", ".join(f"{slug} {n}" for slug, n in result.open_conflicts.items())
+            self.stdout.write(f"open conflicts awaiting local admins: {waiting}")
+        for slug, error in result.failed.items():
+            self.stderr.write(f"FAILED {slug}: {error}")
+        if result.failed:
+            raise CommandError(
+                f"{len(result.failed)} tenant(s) failed; run the same command again to retry them"
+            )
+
+    def _apply(self, tenant: Tenant, upstream: Upstream) -> SyncPlan:
+        return apply_sync(tenant, upstream, acting_user=None)
+
+    def do_import(self, o: dict[str, Any]) -> None:
+        from catalog import io
+
+        path = o["file"]
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        fmt = o["format"] or ("csv" if path.endswith(".csv") else "json")
+        try:
+            data = io.parse_csv(text) if fmt == "csv" else io.parse_json(text)
+            if o["tenant"]:
+                with tenant_context(self._tenant(o["tenant"])):
+                    counts = io.import_local_services(data, acting_user=None)
+            else:
+                counts = io.import_master(data, acting_user=None)
+        except io.CatalogueImportError as exc:
+            lines = "\n".join(f"  {error}" for error in exc.errors)
+            raise CommandError(f"import refused, nothing was written:\n{lines}") from None
+        self.stdout.write(
+            self.style.SUCCESS("imported: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        )
+
+    def do_export(self, o: dict[str, Any]) -> None:
+        import json
+
+        from catalog import io
+
+        if o["tenant"]:
+            with tenant_context(self._tenant(o["tenant"])):
+                data = io.local_catalogue_data()
+        else:
+            data = io.master_catalogue_data(o["release"])
+        if o["format"] == "csv":
+            text = io.export_csv(data)
+        elif o["format"] == "hsds":
+            text = json.dumps(io.export_hsds(data), ensure_ascii=False, indent=2)
+        else:
+            text = io.export_json(data)
+        if o["output"]:
+            Path(o["output"]).write_text(text, encoding="utf-8")
+            self.stderr.write(f"wrote {o['output']}")
+        else:
+            self.stdout.write(text, ending="")
