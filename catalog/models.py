@@ -120,3 +120,69 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"release {self.version}"
+
+
+class ProvinceOverlay(models.Model):
+    """A province's own layer between the master catalogue and its tenants.
+
+    Its edits are merged with each master release by the same three-way rules as a tenant's,
+    and published as province releases that its tenants sync to instead of the bare master.
+    """
+
+    province = models.OneToOneField(
+        "tenants.Province", on_delete=models.CASCADE, related_name="catalogue_overlay"
+    )
+    # Whether services new upstream start enabled in this province's tenants.
+    new_services_enabled = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"overlay of {self.province}"
+
+
+class ProvinceServiceEdit(models.Model):
+    """The province layer of one service: edits of a master service, or a province-only one."""
+
+    class Origin(models.TextChoices):
+        MASTER = "master", "Katalog induk"
+        PROVINCE = "province", "Layanan provinsi"
+
+    overlay = models.ForeignKey(ProvinceOverlay, on_delete=models.CASCADE, related_name="edits")
+    key = models.SlugField(max_length=80)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.MASTER)
+    base = models.JSONField(default=dict, blank=True)
+    overrides = models.JSONField(default=dict, blank=True)
+    conflicts = models.JSONField(default=dict, blank=True)
+    # A province-only service's values (in snapshot row form: agency, categories, fields…).
+    values = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(fields=["overlay", "key"], name="province_edit_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.overlay.province}: {self.key}"
+
+
+class ProvinceRelease(models.Model):
+    """An immutable snapshot of master release + province overlay, what its tenants sync to."""
+
+    overlay = models.ForeignKey(ProvinceOverlay, on_delete=models.PROTECT, related_name="releases")
+    version = models.PositiveIntegerField()
+    master_version = models.PositiveIntegerField()
+    published_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.CharField(max_length=254, blank=True)
+    changelog = models.TextField(blank=True)
+    snapshot = models.JSONField()
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["overlay", "version"], name="province_release_unique_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.overlay.province} overlay release {self.version}"

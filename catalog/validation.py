@@ -138,3 +138,14 @@ def clean_key(key: Any) -> str:
             {"key": ["must be lowercase letters, digits and hyphens, e.g. dukcapil-ktp-el"]}
         )
     return key
+
+
+def service_defaults() -> dict[str, Any]:
+    """Every Standar Pelayanan field at its empty value (what the model would store)."""
+    from catalog.models import StandarPelayanan
+
+    return {
+        f.name: f.get_default()
+        for f in StandarPelayanan._meta.get_fields()
+        if f.name in StandarPelayanan.component_names()
+    }

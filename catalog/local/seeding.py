@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.local.sync import apply_sync, latest_upstream
+from catalog.local.sync import apply_sync, tenant_upstream
 
 
 def seed_tenant_catalogue(tenant: Any, *, acting_user: Any | None = None) -> int:
-    """Sync an empty tenant to the newest release; return how many services it got.
+    """Sync an empty tenant to its upstream (its province's overlay release, else the newest
+    master release); return how many services it got.
 
     Unlike later syncs, everything starts enabled and every agency present: a regency opens
     with the province's full catalogue and switches off what its mall does not offer.
     """
-    upstream = latest_upstream()
+    upstream = tenant_upstream(tenant)
     if upstream is None:
         return 0
     plan = apply_sync(tenant, upstream, acting_user=acting_user, new_enabled=True)

@@ -44,11 +44,20 @@ class ServicePlan:
 
 @dataclass
 class Upstream:
-    """A version of the catalogue a tenant can sync to."""
+    """A version of the catalogue a tenant can sync to: a master release, possibly with the
+    tenant's province overlay composed on top."""
 
-    version: int
+    version: int  # the master release
     services: dict[str, dict[str, Any]]  # key → synced field values
     agencies: dict[str, dict[str, Any]]
+    overlay_version: int | None = None
+    # Whether services new upstream start enabled (the province's choice; off by default).
+    new_services_enabled: bool = False
+
+    @property
+    def label(self) -> str:
+        overlay = f" + province overlay {self.overlay_version}" if self.overlay_version else ""
+        return f"release {self.version}{overlay}"
 
 
 @dataclass
@@ -58,6 +67,8 @@ class SyncPlan:
     tenant: str
     from_version: int | None
     to_version: int
+    from_overlay: int | None = None
+    to_overlay: int | None = None
     services: list[ServicePlan] = field(default_factory=list)
     # Fields awaiting the admin's decision once this plan is applied (old and new ones).
     open_conflicts: int = 0
@@ -86,12 +97,20 @@ class SyncPlan:
     @property
     def changes_anything(self) -> bool:
         counts = self.counts()
-        return self.from_version != self.to_version or any(counts[k] for k in counts if k != "kept")
+        moved = (self.from_version, self.from_overlay) != (self.to_version, self.to_overlay)
+        return moved or any(counts[k] for k in counts if k != "kept")
 
     def render(self) -> str:
         """The plan as an officer or operator reads it."""
+
+        def label(version: int | None, overlay: int | None) -> str:
+            return f"release {version or '-'}" + (
+                f" + province overlay {overlay}" if overlay else ""
+            )
+
         head = (
-            f"Sync plan for {self.tenant}: release {self.from_version or '-'} → {self.to_version}"
+            f"Sync plan for {self.tenant}: {label(self.from_version, self.from_overlay)} → "
+            f"{label(self.to_version, self.to_overlay)}"
         )
         lines = [head]
         symbols = {"applied": "↓", "kept": "=", "conflict": "!", "converged": "≡"}
@@ -123,7 +142,17 @@ class SyncPlan:
 
 def upstream_from_release(release: Release) -> Upstream:
     """The synced field values of every service in ``release``."""
-    snapshot = release.snapshot
+    return upstream_from_snapshot(release.snapshot, version=release.version)
+
+
+def upstream_from_snapshot(
+    snapshot: dict[str, Any],
+    *,
+    version: int,
+    overlay_version: int | None = None,
+    new_services_enabled: bool = False,
+) -> Upstream:
+    """The synced field values of every service in a release snapshot."""
     agencies = {a["code"]: a for a in snapshot["agencies"]}
     services = {}
     for row in snapshot["services"]:
@@ -132,7 +161,13 @@ def upstream_from_release(release: Release) -> Upstream:
         values["agency_name"] = agencies[row["agency"]]["name"]
         values["category_codes"] = list(row.get("categories", []))
         services[row["key"]] = values
-    return Upstream(version=release.version, services=services, agencies=agencies)
+    return Upstream(
+        version=version,
+        services=services,
+        agencies=agencies,
+        overlay_version=overlay_version,
+        new_services_enabled=new_services_enabled,
+    )
 
 
 def latest_upstream() -> Upstream | None:
@@ -140,6 +175,33 @@ def latest_upstream() -> Upstream | None:
     with schema_context("public"):
         release = Release.objects.order_by("-version").first()
         return upstream_from_release(release) if release else None
+
+
+def tenant_upstream(tenant: Any) -> Upstream | None:
+    """What ``tenant`` syncs to: its province's newest overlay release, else the newest
+    master release."""
+    from catalog.models import ProvinceOverlay, ProvinceRelease
+
+    with schema_context("public"):
+        overlay_release = (
+            ProvinceRelease.objects.filter(overlay__province_id=tenant.province_id)
+            .select_related("overlay")
+            .order_by("-version")
+            .first()
+        )
+        if overlay_release is None:
+            upstream = latest_upstream()
+            if upstream is not None:
+                upstream.new_services_enabled = ProvinceOverlay.objects.filter(
+                    province_id=tenant.province_id, new_services_enabled=True
+                ).exists()
+            return upstream
+        return upstream_from_snapshot(
+            overlay_release.snapshot,
+            version=overlay_release.master_version,
+            overlay_version=overlay_release.version,
+            new_services_enabled=overlay_release.overlay.new_services_enabled,
+        )
 
 
 def _sync_state() -> SyncState:
@@ -162,6 +224,8 @@ def _plan(
             tenant=tenant.slug,
             from_version=state.master_version if state else None,
             to_version=upstream.version,
+            from_overlay=state.overlay_version if state else None,
+            to_overlay=upstream.overlay_version,
         )
         work: list[tuple[ServicePlan, LocalService | None, Any]] = []
         local = {s.key: s for s in LocalService.objects.all()}
@@ -198,13 +262,16 @@ def _plan(
 
 
 def apply_sync(
-    tenant: Any, upstream: Upstream, *, acting_user: Any | None, new_enabled: bool = False
+    tenant: Any, upstream: Upstream, *, acting_user: Any | None, new_enabled: bool | None = None
 ) -> SyncPlan:
     """Sync ``tenant`` to ``upstream`` in one transaction; return the plan it carried out.
 
-    Services new upstream start disabled (``new_enabled``: whether the province wants them
-    on); services gone upstream are retired, never deleted.
+    Services new upstream start disabled unless the province chose otherwise (or
+    ``new_enabled`` says so, as seeding does); services gone upstream are retired, never
+    deleted.
     """
+    if new_enabled is None:
+        new_enabled = upstream.new_services_enabled
     with tenant_context(tenant), transaction.atomic():
         _sync_state()  # lock: one sync of this tenant at a time
         plan, work = _plan(tenant, upstream)
@@ -242,6 +309,7 @@ def apply_sync(
         _sync_agencies(upstream, present_if_new=new_enabled)
         state = _sync_state()
         state.master_version = upstream.version
+        state.overlay_version = upstream.overlay_version
         state.synced_at = timezone.now()
         state.save()
         if plan.changes_anything:
@@ -249,8 +317,12 @@ def apply_sync(
                 "catalogue.synced",
                 acting_user=acting_user,
                 target=state,
-                before={"release": plan.from_version},
-                after={"release": upstream.version, **plan.counts()},
+                before={"release": plan.from_version, "overlay": plan.from_overlay},
+                after={
+                    "release": upstream.version,
+                    "overlay": upstream.overlay_version,
+                    **plan.counts(),
+                },
             )
     return plan
 
@@ -290,19 +362,31 @@ class SyncReport:
 
 def sync_tenants(
     tenants: Iterable[Any],
-    upstream: Upstream,
+    upstream: Upstream | None,
     *,
     acting_user: Any | None,
     progress: Callable[[int, int, Any, SyncPlan | None, Exception | None], None] | None = None,
 ) -> SyncReport:
-    """Sync each tenant in its own transaction; a failure is recorded and the walk goes on."""
+    """Sync each tenant in its own transaction; a failure is recorded and the walk goes on.
+
+    With ``upstream`` None each tenant syncs to its own upstream (``tenant_upstream``: its
+    province's overlay release, else the newest master release).
+    """
     tenants = list(tenants)
+    by_province: dict[int, Upstream | None] = {}
     report = SyncReport()
     started = time.monotonic()
     for index, tenant in enumerate(tenants, start=1):
         plan, error = None, None
         try:
-            plan = apply_sync(tenant, upstream, acting_user=acting_user)
+            target = upstream
+            if target is None:
+                if tenant.province_id not in by_province:
+                    by_province[tenant.province_id] = tenant_upstream(tenant)
+                target = by_province[tenant.province_id]
+            if target is None:
+                raise LookupError("no catalogue release published yet")
+            plan = apply_sync(tenant, target, acting_user=acting_user)
         except Exception as exc:  # one tenant's failure must not stop the others
             error = exc
             report.failed[tenant.slug] = f"{exc.__class__.__name__}: {exc}"

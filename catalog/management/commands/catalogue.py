@@ -14,9 +14,9 @@ from catalog.local.sync import (
     SyncPlan,
     Upstream,
     apply_sync,
-    latest_upstream,
     plan_sync,
     sync_tenants,
+    tenant_upstream,
     upstream_from_release,
 )
 from catalog.models import Release
@@ -34,7 +34,8 @@ def progress_bar(done: int, total: int, label: str, width: int = 30) -> str:
 class Command(BaseCommand):
     help = (
         "Master catalogue: publish | releases | diff A B | sync (--tenant SLUG | --all) "
-        "[--dry-run] | import FILE | export"
+        "[--dry-run] | import FILE | export | province --province CODE (set | add | resolve | "
+        "new-services | publish | show)"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -60,6 +61,24 @@ class Command(BaseCommand):
         exp.add_argument("--release", type=int, help="export this release (default: live master)")
         exp.add_argument("--tenant", help="export this tenant's effective catalogue")
         exp.add_argument("-o", "--output", help="file to write (default: standard output)")
+        prov = sub.add_parser("province", help="a province's overlay on the master catalogue")
+        prov.add_argument("--province", required=True, help="province code, e.g. 21")
+        psub = prov.add_subparsers(dest="province_action", required=True)
+        pset = psub.add_parser("set", help="change a field of a master service for the province")
+        pset.add_argument("key")
+        pset.add_argument("field")
+        pset.add_argument("value", help="text, or JSON for numbers and lists (e.g. 125000)")
+        padd = psub.add_parser("add", help="add a province-only service from a JSON file")
+        padd.add_argument("file")
+        pres = psub.add_parser("resolve", help="settle a conflict between master and province")
+        pres.add_argument("key")
+        pres.add_argument("field")
+        pres.add_argument("choice", choices=["upstream", "mine"])
+        pnew = psub.add_parser("new-services", help="new upstream services start enabled or not")
+        pnew.add_argument("state", choices=["enabled", "disabled"])
+        ppub = psub.add_parser("publish", help="merge with the newest master release and publish")
+        ppub.add_argument("--note", default="")
+        psub.add_parser("show", help="the overlay's edits and open conflicts")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -95,18 +114,19 @@ class Command(BaseCommand):
         self.stdout.write(f"release {old.version} → {new.version}")
         self.stdout.write(diff_snapshots(old.snapshot, new.snapshot).render())
 
-    def _upstream(self, version: int | None) -> Upstream:
+    def _upstream(self, tenant: Tenant, version: int | None) -> Upstream:
+        """``--release N`` (that master release, no overlay) or the tenant's own upstream."""
         if version is not None:
             return upstream_from_release(get_release(version))
-        upstream = latest_upstream()
+        upstream = tenant_upstream(tenant)
         if upstream is None:
             raise CommandError("no release published yet (mpp catalogue publish)")
         return upstream
 
     def do_sync(self, o: dict[str, Any]) -> None:
-        upstream = self._upstream(o["release"])
         if o["tenant"]:
             tenant = self._tenant(o["tenant"])
+            upstream = self._upstream(tenant, o["release"])
             plan = (plan_sync if o["dry_run"] else self._apply)(tenant, upstream)
             self.stdout.write(plan.render())
             if o["dry_run"]:
@@ -115,26 +135,26 @@ class Command(BaseCommand):
         tenants = Tenant.objects.exclude(status=Tenant.Status.ARCHIVED).order_by("slug")
         if o["dry_run"]:
             for tenant in tenants:
-                self.stdout.write(plan_sync(tenant, upstream).render())
+                self.stdout.write(plan_sync(tenant, self._upstream(tenant, o["release"])).render())
             self.stdout.write("(dry run: nothing changed)")
             return
+        fixed = upstream_from_release(get_release(o["release"])) if o["release"] else None
 
         def report(
             i: int, n: int, tenant: Tenant, plan: SyncPlan | None, error: Exception | None
         ) -> None:
-            sys.stderr.write(progress_bar(i, n, f"syncing to release {upstream.version}"))
+            sys.stderr.write(progress_bar(i, n, "syncing tenants"))
             if error is not None:
                 sys.stderr.write(f"\n  {tenant.slug}: FAILED {error.__class__.__name__}: {error}\n")
             if i == n:
                 sys.stderr.write("\n")
             sys.stderr.flush()
 
-        result = sync_tenants(tenants, upstream, acting_user=None, progress=report)
+        result = sync_tenants(tenants, fixed, acting_user=None, progress=report)
         totals = result.totals
         self.stdout.write(
-            f"release {upstream.version}: {len(result.synced)} synced, "
-            f"{len(result.unchanged)} already current, {len(result.failed)} failed "
-            f"in {result.seconds:.1f}s"
+            f"{len(result.synced)} synced, {len(result.unchanged)} already current, "
+            f"{len(result.failed)} failed in {result.seconds:.1f}s"
         )
         self.stdout.write(
             f"fields applied {totals['applied']}, kept {totals['kept']}, conflicts "
@@ -195,3 +215,49 @@ class Command(BaseCommand):
             self.stderr.write(f"wrote {o['output']}")
         else:
             self.stdout.write(text, ending="")
+
+    def do_province(self, o: dict[str, Any]) -> None:
+        import json
+
+        from catalog import overlay
+        from tenants.models import Province
+
+        province = Province.objects.filter(code=o["province"]).first()
+        if province is None:
+            raise CommandError(f"no province with code {o['province']!r}")
+        action = o["province_action"]
+        if action == "set":
+            try:
+                value = json.loads(o["value"])
+            except json.JSONDecodeError:
+                value = o["value"]
+            overlay.set_province_field(province, o["key"], o["field"], value, acting_user=None)
+            self.stdout.write(self.style.SUCCESS(f"{o['key']}.{o['field']} set for {province}"))
+        elif action == "add":
+            data = json.loads(Path(o["file"]).read_text(encoding="utf-8"))
+            edit = overlay.add_province_service(province, data, acting_user=None)
+            self.stdout.write(self.style.SUCCESS(f"added {edit.key} for {province}"))
+        elif action == "resolve":
+            edit = overlay.overlay_for(province).edits.filter(key=o["key"]).first()
+            if edit is None:
+                raise CommandError(f"{province} has no edit of {o['key']!r}")
+            overlay.resolve_province_conflict(edit, o["field"], o["choice"], acting_user=None)
+            self.stdout.write(self.style.SUCCESS("resolved"))
+        elif action == "new-services":
+            overlay.set_new_services_enabled(province, o["state"] == "enabled", acting_user=None)
+            self.stdout.write(self.style.SUCCESS(f"new services start {o['state']} in {province}"))
+        elif action == "publish":
+            release = overlay.publish_province_release(province, acting_user=None, note=o["note"])
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"published {province} overlay release {release.version} "
+                    f"(master release {release.master_version})"
+                )
+            )
+            self.stdout.write(release.changelog)
+        else:
+            for edit in overlay.overlay_for(province).edits.all():
+                detail = edit.overrides if edit.origin == "master" else "province-only service"
+                self.stdout.write(f"{edit.key:<40} {detail}")
+                for field, conflict in edit.conflicts.items():
+                    self.stdout.write(f"    ! {field}: {conflict}")
