@@ -99,13 +99,20 @@ def test_province_may_enable_new_services(kepri: Province, tenant_a: Tenant) -> 
 
 
 def test_bad_province_input(kepri: Province) -> None:
+    set_field, add = overlay.set_province_field, overlay.add_province_service
     cases = [
-        (lambda: overlay.set_province_field(kepri, "no-such-service", "fee", 1, acting_user=None), "key"),
-        (lambda: overlay.set_province_field(kepri, SIM, "fee", -1, acting_user=None), "fee"),
-        (lambda: overlay.set_province_field(kepri, SIM, "agency_code", "x", acting_user=None), "agency_code"),
-        (lambda: overlay.add_province_service(kepri, {"key": SIM, "agency": "satpas", "name_id": "x"}, acting_user=None), "key"),
-        (lambda: overlay.add_province_service(kepri, {"key": "kepri-x", "agency": "nope", "name_id": ""}, acting_user=None), "agency"),
-    ]  # fmt: skip
+        (lambda: set_field(kepri, "no-such-service", "fee", 1, acting_user=None), "key"),
+        (lambda: set_field(kepri, SIM, "fee", -1, acting_user=None), "fee"),
+        (lambda: set_field(kepri, SIM, "agency_code", "x", acting_user=None), "agency_code"),
+        (
+            lambda: add(kepri, {"key": SIM, "agency": "satpas", "name_id": "x"}, acting_user=None),
+            "key",
+        ),
+        (
+            lambda: add(kepri, {"key": "kepri-x", "agency": "no", "name_id": ""}, acting_user=None),
+            "agency",
+        ),
+    ]
     for call, field in cases:
         with pytest.raises(ValidationError) as caught:
             call()

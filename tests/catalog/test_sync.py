@@ -226,3 +226,33 @@ def test_releases_are_immutable(db: None) -> None:
         Release.objects.filter(pk=release.pk).update(changelog="rewritten")
     with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
         release.delete()
+
+
+def test_sync_of_many_tenants(kepri: Any, tenant_a: Tenant, tenant_b: Tenant) -> None:
+    from tenants.provisioning import provision_tenant
+    from tests.conftest import spec
+
+    extra = [
+        provision_tenant(
+            spec(kepri, slug=f"pulau-{i}", region_code=f"21.8{i}", name=f"Pulau {i}"),
+            acting_user=None,
+        )
+        for i in range(4)
+    ]
+    for i, tenant in enumerate(extra):  # some tenants edit the field the release changes
+        if i % 2:
+            with tenant_context(tenant):
+                local.override_field(svc(tenant, SIM), "fee", 150000, acting_user=None)
+    release = release_with(**{SIM: {"fee": 125000}, KTP: {"fee_note": "Gratis."}})
+    steps: list[int] = []
+    report = sync_tenants(
+        Tenant.objects.order_by("slug"), None, acting_user=None,
+        progress=lambda i, n, *_: steps.append(i),
+    )  # fmt: skip
+    assert steps == [1, 2, 3, 4, 5, 6] and len(report.synced) == 6 and not report.failed
+    assert report.open_conflicts == {"pulau-1": 1, "pulau-3": 1}
+    for tenant in [tenant_a, tenant_b, *extra]:
+        with tenant_context(tenant):
+            assert SyncState.objects.get().master_version == release.version
+        assert svc(tenant, KTP).fee_note == "Gratis."
+        assert svc(tenant, SIM).fee == (150000 if tenant.slug in {"pulau-1", "pulau-3"} else 125000)
