@@ -11,7 +11,7 @@ from catalog.actions import create_master_service, update_master_service
 from catalog.local import actions as local
 from catalog.local.models import LocalService
 from catalog.local.sync import apply_sync, sync_tenants, tenant_upstream
-from catalog.models import ProvinceRelease, Service
+from catalog.models import ProvinceOverlay, ProvinceRelease, ProvinceServiceEdit, Service
 from catalog.releases import publish_release
 from tenants.models import Province, Tenant
 
@@ -118,4 +118,4 @@ def test_bad_province_input(kepri: Province) -> None:
             call()
         assert field in caught.value.message_dict
     assert not ProvinceRelease.objects.exists()
-    assert not kepri.catalogue_overlay.edits.exists()
+    assert not ProvinceServiceEdit.objects.exists() and not ProvinceOverlay.objects.exists()
