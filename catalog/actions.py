@@ -73,6 +73,9 @@ def create_master_service(data: dict[str, Any], *, acting_user: User | None) -> 
     if agency is None:
         errors["agency"] = [f"unknown agency code {data.get('agency')!r}"]
     codes = data.get("categories") or []
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        errors["categories"] = ["must be a list of category codes"]
+        codes = []
     categories = list(Category.objects.filter(code__in=codes))
     if len(categories) != len(set(codes)):
         known = {c.code for c in categories}
@@ -116,9 +119,13 @@ def update_master_service(
     categories = None
     if "categories" in changes:
         codes = changes["categories"] or []
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            errors["categories"] = ["must be a list of category codes"]
+            codes = []
         categories = list(Category.objects.filter(code__in=codes))
-        if len(categories) != len(set(codes)):
-            errors["categories"] = ["unknown category code"]
+        known = {c.code for c in categories}
+        if unknown_codes := [c for c in codes if c not in known]:
+            errors["categories"] = [f"unknown category {c!r}" for c in unknown_codes]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

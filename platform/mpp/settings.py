@@ -76,6 +76,9 @@ TENANT_APPS = [
     "mpp.audit",
     "catalog.local",
     "mall",
+    # Tenant staff authenticate to their own host's API with tokens kept in their schema.
+    "rest_framework",
+    "rest_framework.authtoken",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -9,5 +9,6 @@ urlpatterns = [
     path("", views.platform_home, name="platform-home"),
     path("accounts/", include("mpp.accounts.urls")),
     path("api/v1/", include("tenants.api.urls")),
+    path("api/v1/catalogue/", include("catalog.api.urls_public")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

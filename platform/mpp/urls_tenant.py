@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("mall.urls")),
     path("staff/", include("mpp.accounts.urls")),
+    path("api/", include("catalog.api.urls_tenant")),
 ]

@@ -83,7 +83,14 @@ def test_custom_domain_routes_to_its_tenant(tenant_a: Tenant) -> None:
 
 def test_api_and_apex_pages_are_not_served_on_tenant_hosts(tenant_a: Tenant) -> None:
     assert get("alpha.localhost", "/api/v1/tenants/").status_code == 404
-    assert get("alpha.localhost", "/api/schema/").status_code == 404
+    assert get("alpha.localhost", "/api/v1/provinces/").status_code == 404
+    assert get("alpha.localhost", "/accounts/login/").status_code == 404
+    # The tenant host describes its own API only, never the control plane's.
+    schema = Client(HTTP_HOST="alpha.localhost").get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/v1/services/" in paths
+    assert not [p for p in paths if p.startswith(("/api/v1/tenants", "/api/v1/provinces"))]
 
 
 def test_change_commits_invalidate_this_process_at_once(

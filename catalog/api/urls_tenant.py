@@ -1,0 +1,21 @@
+"""A tenant's catalogue API on its own host, mounted at ``/api/``: ``v1/…`` and ``schema/``."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import SimpleRouter
+
+from catalog.api.views import LocalServiceViewSet, SyncViewSet
+
+router = SimpleRouter()
+router.register("services", LocalServiceViewSet, basename="local-service")
+router.register("sync", SyncViewSet, basename="local-sync")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    # The apex schema describes the apex URL conf; the tenant API is described on its host.
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(urlconf="mpp.urls_tenant"),
+        name="tenant-api-schema",
+    ),
+]
