@@ -8,6 +8,7 @@ from mpp import views
 urlpatterns = [
     path("", views.platform_home, name="platform-home"),
     path("accounts/", include("mpp.accounts.urls")),
+    path("operator/katalog/", include("catalog.operator.urls")),
     path("api/v1/", include("tenants.api.urls")),
     path("api/v1/catalogue/", include("catalog.api.urls_public")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
