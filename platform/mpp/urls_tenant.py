@@ -5,5 +5,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("mall.urls")),
     path("staff/", include("mpp.accounts.urls")),
+    path("staff/katalog/", include("catalog.local.urls")),
     path("api/", include("catalog.api.urls_tenant")),
 ]
