@@ -12,9 +12,11 @@ cache on commit, so its very next request sees the change without waiting for th
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import threading
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,7 @@ from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import render
 from django.urls import set_urlconf
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +258,7 @@ class TenantRoutingMiddleware:
             return _not_found()
         if is_apex(host):
             activate_schema(connection, None)
+            timezone.deactivate()
             request.tenant = connection.tenant  # type: ignore[attr-defined]
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
         else:
@@ -264,10 +268,17 @@ class TenantRoutingMiddleware:
             tenant = route.as_tenant()
             tenant.domain_url = host
             activate_schema(connection, tenant)
+            # Times on a tenant's pages are in its own zone (WIB, WITA or WIT).
+            timezone.activate(_zone(tenant.time_zone))
             request.tenant = tenant  # type: ignore[attr-defined]
             request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
         set_urlconf(request.urlconf)  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+@functools.cache
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
 
 
 def _not_found() -> HttpResponse:

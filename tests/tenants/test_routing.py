@@ -126,3 +126,24 @@ def test_change_from_another_process_reaches_the_cache(
     while len(route_cache) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert len(route_cache) == 0, "NOTIFY from another connection did not clear the cache"
+
+
+def test_each_tenant_host_works_in_its_own_time_zone(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from django.utils import timezone
+
+    from tenants.routing import TenantRoutingMiddleware
+
+    middleware = TenantRoutingMiddleware(
+        lambda request: HttpResponse(timezone.get_current_timezone_name())
+    )
+    zones = {
+        host: middleware(RequestFactory(HTTP_HOST=host).get("/")).content.decode()
+        for host in ("alpha.localhost", "beta.localhost", "localhost")
+    }
+    assert zones == {
+        "alpha.localhost": "Asia/Jakarta",  # Kepulauan Riau, WIB
+        "beta.localhost": "Asia/Makassar",  # Kalimantan Timur, WITA
+        "localhost": "Asia/Jakarta",  # the platform's own default
+    }
