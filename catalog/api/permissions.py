@@ -58,3 +58,19 @@ class TenantCataloguePermission(BasePermission):
             "Only the tenant admin may change the catalogue."
         )
         return role == User.Role.TENANT_ADMIN
+
+
+class ProvinceOverlayPermission(BasePermission):
+    """Apex only: operators and province admins, reading and changing alike.
+
+    Which province is checked by the view (``visible_provinces``): another province's
+    overlay answers 404, as if it did not exist.
+    """
+
+    message = "Hanya operator platform dan admin provinsi. / Platform staff only."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not _on_public_schema() or not _active(request.user):
+            return False
+        user: User = request.user  # type: ignore[assignment]
+        return user.is_operator or user.role == User.Role.PROVINCE_ADMIN

@@ -13,7 +13,17 @@ from rest_framework import serializers
 
 from catalog.local.actions import OVERRIDABLE_FIELDS, upstream_and_local
 from catalog.local.models import LocalService
-from catalog.models import Agency, AgencyKind, Category, Channel, Release, Service
+from catalog.models import (
+    Agency,
+    AgencyKind,
+    Category,
+    Channel,
+    ProvinceRelease,
+    ProvinceServiceEdit,
+    Release,
+    Service,
+)
+from catalog.overlay import PROVINCE_FIELDS
 from catalog.releases import SERVICE_FIELDS
 
 # The keys a request body may carry when creating or changing a service.
@@ -25,6 +35,13 @@ FEE_CHOICES = [
     ("paid", "Berbayar (> Rp 0)"),
     ("varies", "Beragam (tarif tidak tetap)"),
 ]
+EXPORT_FORMATS = [
+    ("json", "JSON (format master.json)"),
+    ("csv", "CSV (satu baris per layanan)"),
+    ("hsds", "Open Referral HSDS 3.x (JSON)"),
+]
+IMPORT_FORMATS = [("json", "JSON (format master.json)"), ("csv", "CSV (satu baris per layanan)")]
+EXPORT_SCOPES = [("all", "Semua layanan yang ditawarkan"), ("local", "Hanya layanan lokal")]
 STATUS_CHOICES = [
     ("enabled", "Aktif"),
     ("disabled", "Nonaktif"),
@@ -302,3 +319,149 @@ class SyncPlanSerializer(serializers.Serializer[Any]):
     # ``SyncPlan.counts`` is a method; DRF calls simple callables when reading attributes.
     counts = serializers.DictField(child=serializers.IntegerField())
     services = ServicePlanSerializer(many=True)
+
+
+# --- A province's overlay (apex) ------------------------------------------------------------
+
+
+class ProvinceEditSerializer(serializers.ModelSerializer[ProvinceServiceEdit]):
+    """The province layer of one service: its edits of a master service, or its own service."""
+
+    values = serializers.JSONField(
+        read_only=True,
+        help_text="A province-only service's values (agency, categories, fields…); "
+        "empty for edits of a master service, which live in ``overrides``.",
+    )
+
+    class Meta:
+        model = ProvinceServiceEdit
+        fields = ["key", "origin", "overrides", "conflicts", "values"]
+        read_only_fields = fields
+
+
+class ProvinceReleaseSerializer(serializers.ModelSerializer[ProvinceRelease]):
+    """A published province release without its snapshot."""
+
+    class Meta:
+        model = ProvinceRelease
+        fields = ["version", "master_version", "published_at", "published_by", "changelog"]
+        read_only_fields = fields
+
+
+class ProvinceReleaseDetailSerializer(ProvinceReleaseSerializer):
+    """A published province release with its whole snapshot (master release + overlay)."""
+
+    class Meta(ProvinceReleaseSerializer.Meta):
+        fields = [*ProvinceReleaseSerializer.Meta.fields, "snapshot"]
+        read_only_fields = fields
+
+
+class ProvinceOverlaySerializer(serializers.Serializer[Any]):
+    """A province's overlay: its setting for new services, its edits and its releases."""
+
+    new_services_enabled = serializers.BooleanField(
+        help_text="Whether services new upstream start enabled in the province's tenants."
+    )
+    edits = ProvinceEditSerializer(many=True)
+    releases = ProvinceReleaseSerializer(many=True, help_text="Newest first.")
+
+
+class ProvinceFieldSerializer(serializers.Serializer[dict[str, Any]]):
+    """Set the province's value of ``field`` of service ``key`` (null is a value)."""
+
+    key = serializers.CharField(max_length=80, help_text="A master or province service key")
+    field = serializers.ChoiceField(choices=PROVINCE_FIELDS)
+    value = serializers.JSONField(allow_null=True)
+
+
+class ProvinceResolveSerializer(serializers.Serializer[dict[str, Any]]):
+    """Settle a conflict on ``field`` of service ``key``."""
+
+    key = serializers.CharField(max_length=80)
+    field = serializers.ChoiceField(choices=PROVINCE_FIELDS)
+    choice = serializers.ChoiceField(
+        choices=[("upstream", "Ambil nilai induk"), ("mine", "Pertahankan nilai provinsi")]
+    )
+
+
+class ProvinceSettingsSerializer(serializers.Serializer[dict[str, Any]]):
+    """Whether services new upstream start enabled in the province's tenants."""
+
+    new_services_enabled = serializers.BooleanField()
+
+
+class ProvincePublishSerializer(serializers.Serializer[dict[str, Any]]):
+    """Input for publishing a province release."""
+
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=5000,
+        help_text="Catatan rilis; daftar perubahan dibuat otomatis di bawahnya.",
+    )
+
+
+# --- Import and export ----------------------------------------------------------------------
+
+
+class MasterExportQuerySerializer(serializers.Serializer[dict[str, Any]]):
+    """Query parameters of the master catalogue export."""
+
+    format = serializers.ChoiceField(choices=EXPORT_FORMATS, required=False, default="json")
+    release = serializers.IntegerField(
+        required=False, min_value=1, help_text="A published release; the live catalogue if unset"
+    )
+
+
+class LocalExportQuerySerializer(serializers.Serializer[dict[str, Any]]):
+    """Query parameters of a tenant's catalogue export."""
+
+    format = serializers.ChoiceField(choices=EXPORT_FORMATS, required=False, default="json")
+    scope = serializers.ChoiceField(
+        choices=EXPORT_SCOPES,
+        required=False,
+        default="all",
+        help_text="all: every service this mall offers; local: only its own services "
+        "(the shape /api/v1/import/ takes back)",
+    )
+
+
+class ImportUploadSerializer(serializers.Serializer[dict[str, Any]]):
+    """A catalogue file sent as a multipart form (documentation of the request body)."""
+
+    file = serializers.FileField(help_text="A .json (master.json format) or .csv file")
+    format = serializers.ChoiceField(
+        choices=IMPORT_FORMATS,
+        required=False,
+        help_text="json or csv; read from the file name's extension if unset",
+    )
+
+
+class ImportErrorRowSerializer(serializers.Serializer[Any]):
+    """One problem in an import file."""
+
+    row = serializers.IntegerField(
+        allow_null=True,
+        help_text="1-based data row (for CSV the spreadsheet row, header = 1); null: the file",
+    )
+    key = serializers.CharField(help_text="The service key of that row, if it had one")
+    field = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class ImportErrorsSerializer(serializers.Serializer[Any]):
+    """An import refused: every problem found; nothing was written."""
+
+    errors = ImportErrorRowSerializer(many=True)
+
+
+class ImportResultSerializer(serializers.Serializer[Any]):
+    """What an import did."""
+
+    format = serializers.ChoiceField(choices=IMPORT_FORMATS)
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Master: agencies, categories, services loaded. "
+        "Tenant: created, updated, unchanged local services.",
+    )

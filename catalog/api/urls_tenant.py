@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from catalog.api.views import LocalServiceViewSet, SyncViewSet
+from catalog.api.views_io import LocalExportView, LocalImportView
 
 router = SimpleRouter()
 router.register("services", LocalServiceViewSet, basename="local-service")
@@ -12,6 +13,8 @@ router.register("sync", SyncViewSet, basename="local-sync")
 
 urlpatterns = [
     path("v1/", include(router.urls)),
+    path("v1/export/", LocalExportView.as_view(), name="local-export"),
+    path("v1/import/", LocalImportView.as_view(), name="local-import"),
     # The apex schema describes the apex URL conf; the tenant API is described on its host.
     path(
         "schema/",
