@@ -13,14 +13,14 @@ local override?       upstream changed?           result
 ====================  ==========================  ==========================================
 no                    yes                         **applied**: the field follows upstream
 no                    no                          unchanged
-yes, equal upstream   —                           **converged**: the override is dropped
+yes, equal upstream   —                           **converged**: no conflict; stays local
 yes                   no                          **kept**: the local value stays
 yes                   yes, to something else      **conflict**: local value kept and flagged
 ====================  ==========================  ==========================================
 
 The local value is never lost: it stays effective until the admin reverts it or takes
-upstream, except where upstream arrived at the very same value. Setting a field to the value
-upstream has at that moment is not an override: the field simply goes on following upstream.
+upstream. Setting a field to the value upstream has at that moment is not an override: the
+field simply goes on following upstream.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def merge_service(
             continue
         local = overrides[name]
         if local == new:
-            del new_overrides[name]
+            # Both sides arrived at the same value: nothing to decide now, but the local value
+            # stays the admin's, so a later upstream change is flagged rather than applied.
             new_conflicts.pop(name, None)
             if new != old:
                 changes.append(FieldChange(name, "converged", old, new, local))

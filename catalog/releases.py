@@ -69,9 +69,27 @@ class SnapshotDiff:
         for key, fields in sorted(self.changed.items()):
             out.append(f"~ {key}")
             for name, (old, new) in sorted(fields.items()):
-                out.append(f"    {name}: {old!r} → {new!r}")
+                out.append(f"    {name}: {format_change(old, new)}")
         out += [f"~ agency {code}" for code in self.agencies_changed]
         return "\n".join(out) if out else "no changes"
+
+
+def _item(value: Any) -> str:
+    if isinstance(value, dict) and "document" in value:
+        note = value.get("note")
+        return repr(value["document"] + (f" ({note})" if note else ""))
+    return repr(value)
+
+
+def format_change(old: Any, new: Any) -> str:
+    """``old → new`` for a value, or the items added and removed for a list."""
+    if isinstance(old, list) and isinstance(new, list):
+        parts = [f"+ {_item(x)}" for x in new if x not in old]
+        parts += [f"- {_item(x)}" for x in old if x not in new]
+        if not parts:
+            return "reordered"
+        return ", ".join(parts)
+    return f"{old!r} → {new!r}"
 
 
 def diff_snapshots(old: dict[str, Any], new: dict[str, Any]) -> SnapshotDiff:

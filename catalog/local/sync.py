@@ -21,7 +21,7 @@ from django_tenants.utils import schema_context, tenant_context
 from catalog.local.models import LocalAgency, LocalService, SyncState
 from catalog.merge import FieldChange, merge_service
 from catalog.models import Release
-from catalog.releases import SERVICE_FIELDS
+from catalog.releases import SERVICE_FIELDS, format_change
 from mpp.audit.actions import record_event
 
 # The fields a master service's merge covers: the Standar Pelayanan components plus where
@@ -130,8 +130,8 @@ class SyncPlan:
                     )
                 else:
                     lines.append(
-                        f"    {symbols[change.action]} {change.field}: {change.base!r} → "
-                        f"{change.upstream!r}"
+                        f"    {symbols[change.action]} {change.field}: "
+                        f"{format_change(change.base, change.upstream)}"
                         + (" (same as yours)" if change.action == "converged" else "")
                     )
         counts = self.counts()

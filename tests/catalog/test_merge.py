@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from catalog.merge import merge_service, set_override
@@ -19,7 +19,7 @@ def test_each_case() -> None:
     result = merge_service(base, upstream, overrides, {}, FIELDS)
     actions = {c.field: c.action for c in result.changes}
     assert actions == {"fee": "converged", "note": "kept", "days": "conflict"}
-    assert result.overrides == {"note": "local", "days": 5}
+    assert result.overrides == {"fee": 2, "note": "local", "days": 5}
     assert result.conflicts == {"days": {"base": 3, "upstream": 4, "local": 5}}
     assert result.effective() == {"fee": 2, "note": "local", "days": 5}
     assert result.base == upstream
@@ -32,7 +32,12 @@ def test_a_conflict_remembers_the_base_it_started_from() -> None:
     reverted_upstream = merge_service(
         second.base, {"fee": 9}, second.overrides, second.conflicts, ["fee"]
     )
-    assert reverted_upstream.conflicts == {} and reverted_upstream.overrides == {}
+    assert reverted_upstream.conflicts == {} and reverted_upstream.overrides == {"fee": 9}
+    # Upstream moving away again is a conflict, not a silent change of the local value.
+    away = merge_service(
+        reverted_upstream.base, {"fee": 1}, reverted_upstream.overrides, {}, ["fee"]
+    )
+    assert away.effective() == {"fee": 9} and away.conflicts["fee"]["upstream"] == 1
 
 
 def test_setting_the_upstream_value_is_not_an_override() -> None:
@@ -85,6 +90,10 @@ class Layer:
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(operation, max_size=40))
+@example(
+    [("upstream", "note", 1), ("local", "note", 1), ("sync", None, None),
+     ("upstream", "note", 0), ("sync", None, None)]
+)  # fmt: skip
 def test_random_edits_never_lose_a_local_edit_and_converge(ops: list[tuple]) -> None:
     upstream = {"fee": 0, "note": 0, "days": 0}
     layer = Layer(upstream)

@@ -100,7 +100,11 @@ def test_same_change_on_both_sides_converges(tenant_a: Tenant) -> None:
     plan = apply_sync(tenant_a, latest_upstream(), acting_user=None)
     assert plan.counts()["converged"] == 1
     service = svc(tenant_a, SIM)
-    assert (service.fee, service.overrides, service.conflicts) == (125000, {}, {})
+    assert (service.fee, service.overrides, service.conflicts) == (125000, {"fee": 125000}, {})
+    # The value stays the tenant's: upstream changing it later is a conflict to decide.
+    release_with(**{SIM: {"fee": 130000}})
+    apply_sync(tenant_a, latest_upstream(), acting_user=None)
+    assert svc(tenant_a, SIM).fee == 125000 and "fee" in svc(tenant_a, SIM).conflicts
 
 
 def test_new_upstream_service_arrives_disabled_and_removed_one_is_retired(
