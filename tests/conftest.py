@@ -37,10 +37,21 @@ A = {"slug": "alpha", "name": "Kota Alpha", "kind": "kota", "region_code": "21.9
 B = {"slug": "beta", "name": "Kabupaten Beta", "kind": "kabupaten", "region_code": "64.91"}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests last: their server needs committed data of its own."""
+    items.sort(key=lambda item: "/tests/browser/" in str(item.path))
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """Migrate once, then build the catalogue, two provinces and tenants A and B."""
     from django.conf import settings
+
+    # pytest-django creates a test database only when a collected test asks for one; never
+    # let the fixtures below write into a real database.
+    name = connection.settings_dict["NAME"]
+    if not name.startswith("test_"):
+        pytest.exit(f"refusing to build test fixtures in database {name!r}", returncode=3)
 
     # No background refills racing the tests; tests of spares turn the pool on themselves.
     settings.TENANT_SPARE_SCHEMAS = 0

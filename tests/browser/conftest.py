@@ -1,0 +1,203 @@
+"""Browser tests: Debian's Chromium driven by Playwright, against a real `mpp runserver`.
+
+The server runs in a subprocess on the session's test database, so it sees only committed
+data: the tests work on a tenant of their own ("peramban"), provisioned for each test module
+and dropped after it, and the suite runs these tests last (tests/conftest.py), so no other
+test ever sees that tenant. Missing Chromium or Playwright skips these tests with the
+reason; CI installs both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+SLUG = "peramban"
+PASSWORD = "Peramban-Rahasia-2026"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        f"Chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True
+    )
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError:  # pragma: no cover - the dev extra installs it
+    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser_tenant(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
+    """A committed tenant with a signed-up admin, removed again after the session."""
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from mpp.accounts.models import User
+    from tenants.models import Province, Tenant
+    from tenants.provisioning import TenantSpec, provision_tenant
+
+    with django_db_blocker.unblock():
+        tenant = provision_tenant(
+            TenantSpec(
+                province=Province.objects.get(code="21"),
+                name="Kabupaten Peramban",
+                slug=SLUG,
+                kind="kabupaten",
+                region_code="21.99",
+                admin_email=f"admin@{SLUG}.go.id",
+            ),
+            acting_user=None,
+        )
+        with tenant_context(tenant):
+            admin = User.objects.get(email=f"admin@{SLUG}.go.id")
+            admin.set_password(PASSWORD)
+            admin.save()
+        connection.set_schema_to_public()
+    yield tenant
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        Tenant.objects.get(pk=tenant.pk).delete(force_drop=True)
+
+
+@pytest.fixture(scope="module")
+def server(browser_tenant: Any, django_db_blocker: Any) -> Iterator[str]:
+    """`mpp runserver` on the test database; yields the port."""
+    from django.db import connection
+
+    params = connection.settings_dict
+    auth = f"{params['USER']}:{params['PASSWORD']}"
+    host = params["HOST"]
+    url = (
+        f"postgresql://{auth}@/{params['NAME']}?host={host}"
+        if host.startswith("/")
+        else f"postgresql://{auth}@{host}:{params['PORT']}/{params['NAME']}"
+    )
+    port = _free_port()
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "PLATFORM_URL_PORT": str(port),
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "TENANT_SPARE_SCHEMAS": "0",
+    }
+    log = open(ARTIFACTS.parent / "browser-server.log", "w")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mpp"), "runserver", "--noreload", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                server_log = (ARTIFACTS.parent / "browser-server.log").read_text()
+                pytest.fail(f"runserver did not start:\n{server_log}")
+            time.sleep(0.2)
+    try:
+        yield str(port)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+        with django_db_blocker.unblock():
+            _wait_for_other_sessions_to_close(connection)
+
+
+def _wait_for_other_sessions_to_close(connection: Any, timeout: float = 3.0) -> None:
+    """Make sure only this session is left on the test database, which is dropped next.
+
+    The server's connections end a moment after it exits. A connection Django opened while
+    Playwright's event loop was running belongs to that loop's context and is not closed by
+    the usual teardown, so any session still there after the wait is ended.
+    """
+    from tenants.routing import route_cache
+
+    route_cache.stop_listener()
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(f"SELECT count(*) {others}")
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.1)
+        cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
+
+
+ARTIFACTS.mkdir(parents=True, exist_ok=True)
+# Playwright's sync API keeps an event loop running in this thread, which makes Django refuse
+# database calls made here (by fixtures) while a browser is open; they are not async code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, with no network beyond this machine."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A page with JavaScript disabled, as on a weak island connection."""
+    context = browser.new_context(java_script_enabled=False, locale="id-ID")
+    yield context.new_page()
+    context.close()
+
+
+def serious_accessibility_violations(browser: Browser, url: str) -> list[str]:
+    """Run axe-core on ``url`` (in a JavaScript-enabled page) and list serious violations."""
+    if not AXE.exists():
+        pytest.skip(f"axe-core not installed ({AXE}); run `npm install` in tests/browser")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(url)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document)")
+    context.close()
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} node(s)"
+        for v in result["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
+def shot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot under artifacts/screenshots/."""
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
