@@ -7,7 +7,7 @@ recomputes the merge and a sync never needs the history of releases.
 
 from __future__ import annotations
 
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models.functions import Cast
@@ -38,12 +38,46 @@ class LocalService(StandarPelayanan):
     release_version = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Indonesian full-text vector over what citizens search by, kept by PostgreSQL itself.
+    # Labels, not fixed weights: A name, B keywords, C English name and agency, D description
+    # (mall.search weighs them per query). Accents are folded by public.mpp_unaccent, the
+    # IMMUTABLE wrapper of unaccent (catalog migration 0005).
     search_vector = models.GeneratedField(
         expression=(
-            SearchVector("name_id", weight="A", config="indonesian")
-            + SearchVector(Cast("keywords", models.TextField()), weight="A", config="indonesian")
-            + SearchVector("name_en", "agency_name", weight="B", config="indonesian")
-            + SearchVector("description_id", weight="C", config="indonesian")
+            SearchVector(
+                models.Func(
+                    "name_id", function="public.mpp_unaccent", output_field=models.TextField()
+                ),
+                weight="A",
+                config="indonesian",
+            )
+            + SearchVector(
+                models.Func(
+                    Cast("keywords", models.TextField()),
+                    function="public.mpp_unaccent",
+                    output_field=models.TextField(),
+                ),
+                weight="B",
+                config="indonesian",
+            )
+            + SearchVector(
+                models.Func(
+                    "name_en", function="public.mpp_unaccent", output_field=models.TextField()
+                ),
+                models.Func(
+                    "agency_name", function="public.mpp_unaccent", output_field=models.TextField()
+                ),
+                weight="C",
+                config="indonesian",
+            )
+            + SearchVector(
+                models.Func(
+                    "description_id",
+                    function="public.mpp_unaccent",
+                    output_field=models.TextField(),
+                ),
+                weight="D",
+                config="indonesian",
+            )
         ),
         output_field=SearchVectorField(),
         db_persist=True,
@@ -54,6 +88,20 @@ class LocalService(StandarPelayanan):
         indexes = [
             models.Index(fields=["enabled", "retired"]),
             GinIndex(fields=["search_vector"], name="localservice_search_gin"),
+            # Typo-tolerant matching (pg_trgm) over name and keywords; mall.search queries
+            # this very expression, so the planner can use the index.
+            GinIndex(
+                OpClass(
+                    models.Func(
+                        "name_id",
+                        "keywords",
+                        function="public.mpp_search_text",
+                        output_field=models.TextField(),
+                    ),
+                    name="gin_trgm_ops",
+                ),
+                name="localservice_search_trgm",
+            ),
         ]
 
     def __str__(self) -> str:
