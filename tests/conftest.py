@@ -69,8 +69,14 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
             TenantSpec(province=kaltim, admin_email="admin@beta.go.id", **B), acting_user=None
         )
     yield
-    # The listener holds a connection to the test database, which must be dropped next.
+    # The listener holds a connection to the test database, which must be dropped next; so
+    # may a connection opened in another context (the browser tests' event loop).
     route_cache.stop_listener()
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(autouse=True)

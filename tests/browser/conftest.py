@@ -124,36 +124,39 @@ def server(browser_tenant: Any, django_db_blocker: Any) -> Iterator[str]:
             _wait_for_other_sessions_to_close(connection)
 
 
-def _wait_for_other_sessions_to_close(connection: Any, timeout: float = 3.0) -> None:
-    """Make sure only this session is left on the test database, which is dropped next.
-
-    The server's connections end a moment after it exits. A connection Django opened while
-    Playwright's event loop was running belongs to that loop's context and is not closed by
-    the usual teardown, so any session still there after the wait is ended.
-    """
+def _wait_for_other_sessions_to_close(connection: Any, timeout: float = 10.0) -> None:
+    """The server's connections end a moment after it exits; wait for them, since the test
+    database is dropped at the end of the session and PostgreSQL refuses while anyone else
+    is connected."""
     from tenants.routing import route_cache
 
     route_cache.stop_listener()
-    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
-            cursor.execute(f"SELECT count(*) {others}")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
             if cursor.fetchone()[0] == 0:
                 return
             time.sleep(0.1)
-        cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
 
 
 ARTIFACTS.mkdir(parents=True, exist_ok=True)
-# Playwright's sync API keeps an event loop running in this thread, which makes Django refuse
-# database calls made here (by fixtures) while a browser is open; they are not async code.
+# Playwright's sync API keeps an event loop running in this thread while a browser is open;
+# Django would refuse even the database calls of fixture teardown then. They are not async.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, with no network beyond this machine."""
+    """Debian's Chromium, headless, with no network beyond this machine.
+
+    Per test, so that it starts after and stops before the test's database transaction:
+    Playwright runs an event loop in this thread while it is open, and Django database work
+    done meanwhile would happen on another connection (asgiref keys them by context).
+    """
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
