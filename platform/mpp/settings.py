@@ -185,6 +185,9 @@ TIME_ZONE = "Asia/Jakarta"
 STATIC_URL = "/static/"
 # collectstatic's target; outside production files are served from the apps' folders.
 STATIC_ROOT = env_str("STATIC_ROOT", str(MPP_DATA_DIR / "static") if PRODUCTION else "") or None
+# Uploaded files (e.g. a mall's logo), each tenant's under a folder named after its schema.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(MPP_DATA_DIR / "media")))
+MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

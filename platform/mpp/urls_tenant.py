@@ -7,4 +7,5 @@ urlpatterns = [
     path("staff/", include("mpp.accounts.urls")),
     path("staff/katalog/", include("catalog.local.urls")),
     path("api/", include("catalog.api.urls_tenant")),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -132,9 +132,10 @@ def test_new_upstream_service_arrives_disabled_and_removed_one_is_retired(
 
 
 def _home(tenant: Tenant) -> str:
+    """The citizen portal's list of every service the tenant shows."""
     from django.test import Client
 
-    return Client(HTTP_HOST=f"{tenant.slug}.localhost").get("/").content.decode()
+    return Client(HTTP_HOST=f"{tenant.slug}.localhost").get("/layanan/").content.decode()
 
 
 def test_sync_is_idempotent(tenant_a: Tenant) -> None:

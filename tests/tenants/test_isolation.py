@@ -59,6 +59,6 @@ def test_tenant_rows_live_only_in_their_schema(tenant_a: Tenant, tenant_b: Tenan
     assert disabled_in_a > 0
     with tenant_context(tenant_b):
         assert LocalService.objects.filter(enabled=False).count() == 0
-    beta_page = Client(HTTP_HOST="beta.localhost").get("/").content.decode()
-    alpha_page = Client(HTTP_HOST="alpha.localhost").get("/").content.decode()
+    beta_page = Client(HTTP_HOST="beta.localhost").get("/layanan/").content.decode()
+    alpha_page = Client(HTTP_HOST="alpha.localhost").get("/layanan/").content.decode()
     assert alpha_page.count("<li>") + disabled_in_a == beta_page.count("<li>")
