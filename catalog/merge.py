@@ -93,15 +93,25 @@ def merge_service(
 
 
 def set_override(
-    base: Mapping[str, Any], overrides: Mapping[str, Any], name: str, value: Any
-) -> dict[str, Any]:
-    """Overrides after the admin sets ``name`` to ``value`` (equal to upstream: no override)."""
-    result = dict(overrides)
+    base: Mapping[str, Any],
+    overrides: Mapping[str, Any],
+    conflicts: Mapping[str, Mapping[str, Any]],
+    name: str,
+    value: Any,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Overrides and conflicts after the admin sets ``name`` to ``value``.
+
+    A value equal to upstream's is no override: the field follows upstream again, and a
+    conflict on it is settled.
+    """
+    new_overrides = dict(overrides)
+    new_conflicts = {k: dict(v) for k, v in conflicts.items()}
     if base.get(name) == value:
-        result.pop(name, None)
+        new_overrides.pop(name, None)
+        new_conflicts.pop(name, None)
     else:
-        result[name] = value
-    return result
+        new_overrides[name] = value
+    return new_overrides, new_conflicts
 
 
 def diff_values(old: Mapping[str, Any], new: Mapping[str, Any], fields: Iterable[str]) -> list[str]:

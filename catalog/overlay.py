@@ -64,9 +64,9 @@ def set_province_field(
             edit.values = edit.values | {field: value}
         else:
             before = (edit.base | edit.overrides).get(field)
-            edit.overrides = set_override(edit.base, edit.overrides, field, value)
-            if field not in edit.overrides:
-                edit.conflicts.pop(field, None)
+            edit.overrides, edit.conflicts = set_override(
+                edit.base, edit.overrides, edit.conflicts, field, value
+            )
         edit.save()
         record_event(
             "province_catalogue.field_set",

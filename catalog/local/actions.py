@@ -40,9 +40,9 @@ def override_field(
         service = _locked(service)
         before = getattr(service, field)
         if service.origin == LocalService.Origin.MASTER:
-            service.overrides = set_override(service.base, service.overrides, field, value)
-            if field not in service.overrides:  # set back to upstream's value: nothing to settle
-                service.conflicts.pop(field, None)
+            service.overrides, service.conflicts = set_override(
+                service.base, service.overrides, service.conflicts, field, value
+            )
         setattr(service, field, value)
         service.save()
         record_event(

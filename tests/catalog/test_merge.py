@@ -41,8 +41,11 @@ def test_a_conflict_remembers_the_base_it_started_from() -> None:
 
 
 def test_setting_the_upstream_value_is_not_an_override() -> None:
-    assert set_override({"fee": 1}, {"fee": 5}, "fee", 1) == {}
-    assert set_override({"fee": 1}, {}, "fee", 2) == {"fee": 2}
+    conflict = {"fee": {"base": 0, "upstream": 1, "local": 5}}
+    assert set_override({"fee": 1}, {"fee": 5}, conflict, "fee", 1) == ({}, {})
+    assert set_override({"fee": 1}, {}, {}, "fee", 2) == ({"fee": 2}, {})
+    # Setting another value while a conflict is open leaves it for the admin to settle.
+    assert set_override({"fee": 1}, {"fee": 5}, conflict, "fee", 7) == ({"fee": 7}, conflict)
 
 
 values = st.integers(min_value=0, max_value=3)
@@ -72,9 +75,9 @@ class Layer:
         return [c.action for c in result.changes]
 
     def set_local(self, name: str, value: Any) -> None:
-        self.overrides = set_override(self.base, self.overrides, name, value)
-        if name not in self.overrides:
-            self.conflicts.pop(name, None)
+        self.overrides, self.conflicts = set_override(
+            self.base, self.overrides, self.conflicts, name, value
+        )
         self.effective[name] = value
 
     def revert(self, name: str) -> None:
