@@ -57,3 +57,38 @@ class MallProfile(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or "profil mal"
+
+
+class PageVersion(models.Model):
+    """A counter bumped by the database on every change a citizen page shows.
+
+    One row (id 1). It is part of every cached portal page's key (``mall.page_cache``), so a
+    change makes the old entries unreachable at once, in every process. Written only by the
+    triggers of mall migration 0002 (``public.mpp_bump_page_version``), never by Python.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="page_version_single")]
+
+    def __str__(self) -> str:
+        return f"page version {self.version}"
+
+
+class Closure(models.Model):
+    """A day the mall stays closed beyond its weekly hours: a holiday or a special closure.
+
+    Dates are the tenant's local dates. Changed only through ``mall.actions``.
+    """
+
+    date = models.DateField(_("tanggal"), unique=True)
+    name = models.CharField(_("keterangan"), max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"

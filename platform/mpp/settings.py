@@ -107,6 +107,10 @@ LOGIN_URL = "accounts:login"
 MIDDLEWARE = [
     "mpp.health.HealthCheckMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages are compressed for weak island links (WhiteNoise serves static files compressed
+    # already) and answered 304 when the browser's copy is still current.
+    "django.middleware.gzip.GZipMiddleware",
+    "django.middleware.http.ConditionalGetMiddleware",
     "tenants.routing.TenantRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -168,8 +172,14 @@ CACHES = {
         # Every key carries the tenant schema, so one tenant never reads another's entries.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 5000, minimum=100)},
     }
 }
+# Anonymous citizen pages are kept this long at most (0 turns the page cache off); any
+# catalogue or profile change invalidates them at once (mall/page_cache.py).
+PORTAL_CACHE_SECONDS = env_int("PORTAL_CACHE_SECONDS", 600, minimum=0)
+# How long browsers and proxies may reuse a citizen page before revalidating it (ETag).
+PORTAL_BROWSER_MAX_AGE = env_int("PORTAL_BROWSER_MAX_AGE", 60, minimum=0)
 
 # --- Internationalisation -----------------------------------------------------------------
 
