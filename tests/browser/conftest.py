@@ -1,10 +1,10 @@
 """Browser tests: Debian's Chromium driven by Playwright, against a real `mpp runserver`.
 
 The server runs in a subprocess on the session's test database, so it sees only committed
-data: the tests work on a tenant of their own ("peramban"), provisioned for each test module
-and dropped after it, and the suite runs these tests last (tests/conftest.py), so no other
-test ever sees that tenant. Missing Chromium or Playwright skips these tests with the
-reason; CI installs both.
+data: the tests work on two tenants of their own ("peramban" and "peramban2", the latter
+with a service only it offers), provisioned for each test module and dropped after it, and
+the suite runs these tests last (tests/conftest.py), so no other test ever sees them.
+Missing Chromium or Playwright skips these tests with the reason; CI installs both.
 """
 
 from __future__ import annotations
@@ -26,14 +26,29 @@ CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chro
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 SLUG = "peramban"
+SLUG2 = "peramban2"
 PASSWORD = "Peramban-Rahasia-2026"
+# A service only the second tenant offers; a word no master service uses ("sampan").
+LOCAL_SERVICE: dict[str, Any] = {
+    "key": "antar-berkas-sampan",
+    "agency_code": "dukcapil",
+    "name_id": "Antar Jemput Berkas dengan Sampan",
+    "name_en": "Document pick-up and delivery by boat",
+    "keywords": ["sampan", "antar berkas"],
+    "requirements": [{"document": "Formulir permohonan antar berkas", "note": ""}],
+    "fee": 0,
+}
 
 if not Path(CHROMIUM).exists():
     pytest.skip(
         f"Chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True
     )
 try:
+    # BrowserContext and expect are re-exported for the test modules, which import them from
+    # here so that they too are skipped (not broken) when Playwright is missing.
     from playwright.sync_api import Browser, Page, sync_playwright
+    from playwright.sync_api import BrowserContext as BrowserContext
+    from playwright.sync_api import expect as expect
 except ImportError:  # pragma: no cover - the dev extra installs it
     pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
 
@@ -44,41 +59,85 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def browser_tenant(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
-    """A committed tenant with a signed-up admin, removed again after the session."""
+def _provision_browser_tenant(slug: str, name: str, kind: str, region_code: str) -> Any:
+    """Provision a committed tenant in Kepulauan Riau whose admin signs in with PASSWORD."""
     from django.db import connection
     from django_tenants.utils import tenant_context
 
     from mpp.accounts.models import User
-    from tenants.models import Province, Tenant
+    from tenants.models import Province
     from tenants.provisioning import TenantSpec, provision_tenant
 
-    with django_db_blocker.unblock():
-        tenant = provision_tenant(
-            TenantSpec(
-                province=Province.objects.get(code="21"),
-                name="Kabupaten Peramban",
-                slug=SLUG,
-                kind="kabupaten",
-                region_code="21.99",
-                admin_email=f"admin@{SLUG}.go.id",
-            ),
-            acting_user=None,
-        )
-        with tenant_context(tenant):
-            admin = User.objects.get(email=f"admin@{SLUG}.go.id")
-            admin.set_password(PASSWORD)
-            admin.save()
-        connection.set_schema_to_public()
-    yield tenant
-    with django_db_blocker.unblock():
-        connection.set_schema_to_public()
-        Tenant.objects.get(pk=tenant.pk).delete(force_drop=True)
+    tenant = provision_tenant(
+        TenantSpec(
+            province=Province.objects.get(code="21"),
+            name=name,
+            slug=slug,
+            kind=kind,
+            region_code=region_code,
+            admin_email=f"admin@{slug}.go.id",
+        ),
+        acting_user=None,
+    )
+    with tenant_context(tenant):
+        admin = User.objects.get(email=f"admin@{slug}.go.id")
+        admin.set_password(PASSWORD)
+        admin.save()
+    connection.set_schema_to_public()
+    return tenant
+
+
+def _drop_browser_tenant(tenant: Any) -> None:
+    """Drop a tenant made by ``_provision_browser_tenant``, schema and all."""
+    from django.db import connection
+
+    from tenants.models import Tenant
+
+    connection.set_schema_to_public()
+    Tenant.objects.get(pk=tenant.pk).delete(force_drop=True)
 
 
 @pytest.fixture(scope="module")
-def server(browser_tenant: Any, django_db_blocker: Any) -> Iterator[str]:
+def browser_tenant(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
+    """A committed tenant with a signed-up admin, removed again after the module."""
+    with django_db_blocker.unblock():
+        tenant = _provision_browser_tenant(SLUG, "Kabupaten Peramban", "kabupaten", "21.99")
+    yield tenant
+    with django_db_blocker.unblock():
+        _drop_browser_tenant(tenant)
+
+
+@pytest.fixture(scope="module")
+def browser_tenant2(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
+    """A second committed tenant whose catalogue also holds a service only it offers.
+
+    The local service is added with the product's own action, as its admin, so a test can
+    tell the two hosts apart by what their search finds.
+    """
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from catalog.local.actions import create_local_service
+    from mpp.accounts.models import User
+
+    with django_db_blocker.unblock():
+        tenant = _provision_browser_tenant(SLUG2, "Kota Peramban", "kota", "21.98")
+        try:
+            with tenant_context(tenant):
+                create_local_service(
+                    LOCAL_SERVICE, acting_user=User.objects.get(email=f"admin@{SLUG2}.go.id")
+                )
+        except BaseException:
+            _drop_browser_tenant(tenant)  # committed already: do not leave it behind
+            raise
+        connection.set_schema_to_public()
+    yield tenant
+    with django_db_blocker.unblock():
+        _drop_browser_tenant(tenant)
+
+
+@pytest.fixture(scope="module")
+def server(browser_tenant: Any, browser_tenant2: Any, django_db_blocker: Any) -> Iterator[str]:
     """`mpp runserver` on the test database; yields the port."""
     from django.db import connection
 
