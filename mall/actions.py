@@ -6,19 +6,22 @@ raises ``ValidationError`` with per-field messages for bad input (nothing is sto
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mall.hours import clean_opening_hours
-from mall.models import MallProfile
+from mall.models import Closure, MallProfile
 from mpp.audit.actions import record_event
 
 PROFILE_FIELDS = (
@@ -187,3 +190,95 @@ def update_mall_profile(changes: Mapping[str, Any], *, acting_user: Any | None) 
             # Only once the new name is committed: a rollback must leave the old file usable.
             transaction.on_commit(lambda: storage.delete(old_logo))
     return profile
+
+
+# --- Holidays and special closures --------------------------------------------------------
+
+CLOSURE_NAME_MAX = 120
+CLOSURE_HORIZON_DAYS = 2 * 366  # a calendar is planned a year or two ahead, not further
+
+
+def local_today() -> dt.date:
+    """Today's date on the current tenant's wall clock."""
+    zone = getattr(getattr(connection, "tenant", None), "time_zone", "") or "Asia/Jakarta"
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(zone)).date()
+
+
+def parse_closure_date(value: Any) -> dt.date:
+    """A date or ``"YYYY-MM-DD"`` → date; anything else raises ValidationError."""
+    if isinstance(value, dt.datetime):
+        raise ValidationError(_("Tulis tanggal saja, tanpa jam."), code="invalid")
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationError(
+            _("Tulis tanggal sebagai TTTT-BB-HH, misalnya 2026-12-25."), code="invalid"
+        ) from None
+
+
+def add_closure(date: Any, name: Any, *, acting_user: Any | None) -> Closure:
+    """Close the mall on ``date`` (a holiday or special closure), saying why."""
+    errors: dict[str, list[str]] = {}
+    try:
+        day = parse_closure_date(date)
+    except ValidationError as exc:
+        errors["date"] = exc.messages
+    else:
+        today = local_today()
+        if day < today:
+            errors["date"] = [_("Tanggal ini sudah lewat.")]
+        elif day > today + dt.timedelta(days=CLOSURE_HORIZON_DAYS):
+            errors["date"] = [_("Paling jauh dua tahun ke depan.")]
+    reason = " ".join(str(name or "").split())
+    if not reason:
+        errors["name"] = [_("Isi keterangan, misalnya Hari Raya Natal.")]
+    elif len(reason) > CLOSURE_NAME_MAX:
+        errors["name"] = [
+            _("Paling banyak %(max)d karakter (sekarang %(n)d).")
+            % {"max": CLOSURE_NAME_MAX, "n": len(reason)}
+        ]
+    if errors:
+        raise ValidationError(errors)
+    existing = Closure.objects.filter(date=day).first()
+    if existing is not None:
+        raise ValidationError(
+            {"date": [_("Tanggal ini sudah tercatat: %(name)s.") % {"name": existing.name}]}
+        )
+    try:
+        with transaction.atomic():
+            closure = Closure.objects.create(date=day, name=reason)
+            record_event(
+                "mall.closure_added",
+                acting_user=acting_user,
+                target=closure,
+                after={"date": day.isoformat(), "name": reason},
+            )
+    except IntegrityError:  # added by someone else in the meantime
+        raise ValidationError({"date": [_("Tanggal ini sudah tercatat.")]}) from None
+    return closure
+
+
+def remove_closure(date: Any, *, acting_user: Any | None) -> None:
+    """Open the mall again on ``date`` as its weekly hours say."""
+    try:
+        day = parse_closure_date(date)
+    except ValidationError as exc:
+        raise ValidationError({"date": exc.messages}) from None
+    with transaction.atomic():
+        closure = Closure.objects.select_for_update().filter(date=day).first()
+        if closure is None:
+            raise ValidationError({"date": [_("Tidak ada penutupan pada tanggal ini.")]})
+        record_event(
+            "mall.closure_removed",
+            acting_user=acting_user,
+            target=closure,
+            before={"date": day.isoformat(), "name": closure.name},
+        )
+        closure.delete()
+
+
+def closures_between(first: dt.date, last: dt.date) -> dict[dt.date, str]:
+    """The closures from ``first`` to ``last`` (inclusive), by date."""
+    return dict(Closure.objects.filter(date__gte=first, date__lte=last).values_list("date", "name"))

@@ -141,3 +141,26 @@ class MallProfileForm(forms.Form):
         """Show an action's per-field errors on this form's fields."""
         for field, messages in error.message_dict.items():
             self.add_error(field if field in self.fields else None, messages)
+
+
+class ClosureForm(forms.Form):
+    """Adds one holiday or special closure; the action checks the date and the reason."""
+
+    # Not required here: the action says what is missing, in the same words as the API.
+    date = forms.CharField(
+        label=_("Tanggal"),
+        max_length=20,
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    name = forms.CharField(
+        label=_("Keterangan"),
+        max_length=200,
+        required=False,
+        help_text=_("Misalnya: Hari Raya Natal, cuti bersama, pemadaman listrik."),
+    )
+
+    def add_action_errors(self, error: ValidationError) -> None:
+        """Show an action's per-field errors on this form's fields."""
+        for field, messages in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, messages)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -82,6 +83,9 @@ def week_hours(stored: Any) -> list[DayHours | None]:
     return [clean_day(entry) for entry in stored]
 
 
+Closures = Mapping[dt.date, str]  # date → why the mall is closed that day (holiday, closure)
+
+
 @dataclass(frozen=True)
 class OpeningStatus:
     """Whether the mall is open at one instant, seen in its own time zone."""
@@ -89,10 +93,13 @@ class OpeningStatus:
     known: bool  # False when the admin has not published any hours yet
     is_open: bool
     weekday: int  # 0 = Monday, in the tenant's zone
-    today: DayHours | None
+    today: DayHours | None  # today's hours; None when closed all day (weekly or a closure)
     local_time: dt.datetime
-    # When closed: the next opening (weekday, time) — later today or on a following day.
+    # When closed: the next opening (weekday, time) — later today or on a following day —
+    # and its date, which closures may push more than a week ahead.
     next_open: tuple[int, dt.time] | None = None
+    next_open_date: dt.date | None = None
+    closure: str = ""  # why today is closed, when it is a holiday or special closure
 
     @property
     def opens_later_today(self) -> bool:
@@ -104,29 +111,36 @@ class OpeningStatus:
         )
 
 
-def opening_status(stored: Any, now: dt.datetime, zone: str | dt.tzinfo) -> OpeningStatus:
+def opening_status(
+    stored: Any, now: dt.datetime, zone: str | dt.tzinfo, closures: Closures | None = None
+) -> OpeningStatus:
     """Is the mall open at ``now`` (an aware instant), on the wall clock of ``zone``?
 
-    Open from the opening minute up to, not including, the closing minute.
+    Open from the opening minute up to, not including, the closing minute, on a day that is
+    not one of ``closures`` (holidays and special closures, by local date).
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
+    closures = closures or {}
     tz = ZoneInfo(zone) if isinstance(zone, str) else zone
     local = now.astimezone(tz)
     week = week_hours(stored)
-    today = week[local.weekday()]
+    closure = closures.get(local.date(), "")
+    today = None if closure else week[local.weekday()]
     current = local.time().replace(tzinfo=None)
     is_open = today is not None and today[0] <= current < today[1]
     next_open: tuple[int, dt.time] | None = None
+    next_open_date: dt.date | None = None
     if not is_open:
         if today is not None and current < today[0]:
-            next_open = (local.weekday(), today[0])
-        else:
-            for offset in range(1, 8):
-                day = (local.weekday() + offset) % 7
-                hours = week[day]
-                if hours is not None:
-                    next_open = (day, hours[0])
+            next_open, next_open_date = (local.weekday(), today[0]), local.date()
+        elif any(week):
+            # Each closure can push the next opening by a day; a week more finds any weekday.
+            for offset in range(1, 8 + len(closures)):
+                date = local.date() + dt.timedelta(days=offset)
+                hours = week[date.weekday()]
+                if hours is not None and date not in closures:
+                    next_open, next_open_date = (date.weekday(), hours[0]), date
                     break
     return OpeningStatus(
         known=bool(stored),
@@ -135,4 +149,27 @@ def opening_status(stored: Any, now: dt.datetime, zone: str | dt.tzinfo) -> Open
         today=today,
         local_time=local,
         next_open=next_open,
+        next_open_date=next_open_date,
+        closure=closure,
     )
+
+
+def seconds_until_change(
+    stored: Any, now: dt.datetime, zone: str | dt.tzinfo, closures: Closures | None = None
+) -> int:
+    """Seconds from ``now`` until what the home page says about opening can next change.
+
+    That is the next opening or closing minute today, or else the next local midnight (when
+    "today" moves on in the week's table). Used to bound how long the page may be cached.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+    local = now.astimezone(tz)
+    tomorrow = local.date() + dt.timedelta(days=1)
+    moments = [dt.datetime.combine(tomorrow, dt.time(0, 0), tzinfo=tz)]
+    today = None if local.date() in (closures or {}) else week_hours(stored)[local.weekday()]
+    if today is not None:
+        moments += [dt.datetime.combine(local.date(), t, tzinfo=tz) for t in today]
+    upcoming = min(m for m in moments if m > local)
+    return max(1, int((upcoming - local).total_seconds() + 0.999))

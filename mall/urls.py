@@ -16,4 +16,6 @@ urlpatterns = [
     path("kategori/<slug:code>/", views.category_detail, name="category"),
     path("media/<path:name>", views.media_file, name="media"),
     path("staff/profil/", views.staff_profile, name="staff-profile"),
+    path("staff/profil/libur/", views.staff_closure_add, name="staff-closure-add"),
+    path("staff/profil/libur/hapus/", views.staff_closure_remove, name="staff-closure-remove"),
 ]

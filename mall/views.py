@@ -7,11 +7,13 @@ not retired are ever shown; anything else is a 404, as if it did not exist.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,11 +29,20 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from catalog.local.models import LocalAgency, LocalService
 from catalog.models import Category
-from mall.actions import LOGO_CONTENT_TYPES, get_mall_profile, update_mall_profile
-from mall.forms import MallProfileForm, SearchForm
-from mall.hours import WEEKDAYS, opening_status, week_hours
+from mall.actions import (
+    LOGO_CONTENT_TYPES,
+    add_closure,
+    closures_between,
+    get_mall_profile,
+    local_today,
+    remove_closure,
+    update_mall_profile,
+)
+from mall.forms import ClosureForm, MallProfileForm, SearchForm
+from mall.hours import WEEKDAYS, opening_status, seconds_until_change, week_hours
 from mall.jsonld import as_script, government_service
-from mall.models import MallProfile
+from mall.models import Closure, MallProfile
+from mall.page_cache import cached_page
 from mall.search import search_services
 from mall.templatetags.portal import is_english, tr
 from mpp.accounts.models import User
@@ -65,6 +76,9 @@ POPULAR_KEYS = (
     "bpjs-kesehatan-pendaftaran-mandiri",
 )
 POPULAR_COUNT = 8
+# The home page lists the holidays and closures of the next two months, the first few.
+UPCOMING_CLOSURE_DAYS = 60
+UPCOMING_CLOSURE_COUNT = 5
 
 
 def visible_services() -> QuerySet[LocalService]:
@@ -153,14 +167,14 @@ def _service_rows(queryset: QuerySet[LocalService]) -> list[LocalService]:
 
 @require_safe
 @citizen_page
+@cached_page
 def home(request: HttpRequest) -> HttpResponse:
     """Front page: who and where the mall is, whether it is open now, and ways in."""
     profile = get_mall_profile()
-    status = opening_status(
-        profile.opening_hours,
-        timezone.now(),
-        request.tenant.time_zone,  # type: ignore[attr-defined]
-    )
+    now, zone = timezone.now(), request.tenant.time_zone  # type: ignore[attr-defined]
+    today = now.astimezone(ZoneInfo(zone)).date()
+    closures = closures_between(today, today + dt.timedelta(days=UPCOMING_CLOSURE_DAYS))
+    status = opening_status(profile.opening_hours, now, zone, closures)
     keyword_count = Func(F("keywords"), function="jsonb_array_length", output_field=IntegerField())
     services = list(
         visible_services()
@@ -192,12 +206,17 @@ def home(request: HttpRequest) -> HttpResponse:
             zip(WEEKDAYS, week_hours(profile.opening_hours), strict=True)
         )
     ]
-    return _render(
+    response = _render(
         request,
         "mall/home.html",
         {
             "status": status,
             "next_open_day": WEEKDAYS[status.next_open[0]] if status.next_open else "",
+            # Beyond the coming week a weekday name alone is ambiguous: say the date too.
+            "next_open_far": bool(
+                status.next_open_date and (status.next_open_date - today).days >= 7
+            ),
+            "upcoming_closures": sorted(closures.items())[:UPCOMING_CLOSURE_COUNT],
             "week": week,
             "service_count": len(services),
             "agency_count": len(per_agency),
@@ -208,10 +227,14 @@ def home(request: HttpRequest) -> HttpResponse:
         },
         profile=profile,
     )
+    # "Open now" must not outlive the next opening or closing minute in the cache.
+    response.cache_seconds = seconds_until_change(profile.opening_hours, now, zone, closures)  # type: ignore[attr-defined]
+    return response
 
 
 @require_safe
 @citizen_page
+@cached_page
 def search(request: HttpRequest) -> HttpResponse:
     """Full-text search over this mall's services (ranked by ``mall.search``)."""
     form = SearchForm(request.GET)
@@ -226,6 +249,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @citizen_page
+@cached_page
 def service_list(request: HttpRequest) -> HttpResponse:
     """Every service of this mall, A to Z."""
     return _render(
@@ -235,6 +259,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @citizen_page
+@cached_page
 def agency_list(request: HttpRequest) -> HttpResponse:
     """Agencies with at least one service here; those with a counter in the mall first."""
     per_agency = Counter(visible_services().values_list("agency_code", flat=True))
@@ -254,6 +279,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @citizen_page
+@cached_page
 def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
     """One agency: where it sits in the mall and the services it offers here."""
     agency = LocalAgency.objects.filter(code=code).first()
@@ -265,6 +291,7 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_safe
 @citizen_page
+@cached_page
 def category_list(request: HttpRequest) -> HttpResponse:
     """Themes to browse by, with how many services each holds here."""
     per_category = Counter(
@@ -282,6 +309,7 @@ def category_list(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @citizen_page
+@cached_page
 def category_detail(request: HttpRequest, code: str) -> HttpResponse:
     """The services of one category."""
     services = _service_rows(visible_services().filter(category_codes__contains=[code]))
@@ -296,6 +324,7 @@ def category_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_safe
 @citizen_page
+@cached_page
 def service_detail(request: HttpRequest, key: str) -> HttpResponse:
     """Everything the Standar Pelayanan says about one service, and where to go for it.
 
@@ -380,35 +409,92 @@ def _is_tenant_admin(user: Any) -> bool:
     return bool(user.is_active and (user.is_superuser or user.role == User.Role.TENANT_ADMIN))
 
 
-@require_http_methods(["GET", "POST"])
-def staff_profile(request: HttpRequest) -> HttpResponse:
-    """The tenant admin edits the mall's name, contact, hours, colour and logo."""
+def _admin_or_refusal(request: HttpRequest) -> HttpResponse | None:
+    """None when the tenant admin is signed in, else the sign-in redirect or a 403 page."""
     user = request.user
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not _is_tenant_admin(user):
         tenant = request.tenant  # type: ignore[attr-defined]
         return render(request, "mall/forbidden.html", {"tenant": tenant}, status=403)
+    return None
+
+
+def _profile_page(
+    request: HttpRequest,
+    *,
+    form: MallProfileForm | None = None,
+    closure_form: ClosureForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     profile = get_mall_profile()
-    if request.method == "POST":
-        form = MallProfileForm(request.POST, request.FILES, profile=profile)
-        if form.is_valid():
-            try:
-                update_mall_profile(form.changes(), acting_user=user)
-            except ValidationError as exc:
-                form.add_action_errors(exc)
-            else:
-                messages.success(request, "Profil mal disimpan.")
-                return redirect("mall:staff-profile")
-    else:
-        form = MallProfileForm(profile=profile)
+    today = local_today()
     return render(
         request,
         "mall/staff_profile.html",
         {
             "tenant": request.tenant,  # type: ignore[attr-defined]
-            "form": form,
+            "form": form or MallProfileForm(profile=profile),
+            "closure_form": closure_form or ClosureForm(),
+            "closures": Closure.objects.filter(date__gte=today),
+            "today": today,
             "profile": profile,
             "accent_color": profile.accent_color,
         },
+        status=status,
     )
+
+
+@require_http_methods(["GET", "POST"])
+def staff_profile(request: HttpRequest) -> HttpResponse:
+    """The tenant admin edits the mall's name, contact, hours, colour and logo."""
+    refusal = _admin_or_refusal(request)
+    if refusal is not None:
+        return refusal
+    if request.method == "POST":
+        form = MallProfileForm(request.POST, request.FILES, profile=get_mall_profile())
+        if form.is_valid():
+            try:
+                update_mall_profile(form.changes(), acting_user=request.user)
+            except ValidationError as exc:
+                form.add_action_errors(exc)
+            else:
+                messages.success(request, "Profil mal disimpan.")
+                return redirect("mall:staff-profile")
+        return _profile_page(request, form=form)
+    return _profile_page(request)
+
+
+@require_http_methods(["POST"])
+def staff_closure_add(request: HttpRequest) -> HttpResponse:
+    """The tenant admin closes the mall on a date (holiday or special closure)."""
+    refusal = _admin_or_refusal(request)
+    if refusal is not None:
+        return refusal
+    form = ClosureForm(request.POST)
+    if form.is_valid():
+        try:
+            closure = add_closure(
+                form.cleaned_data["date"], form.cleaned_data["name"], acting_user=request.user
+            )
+        except ValidationError as exc:
+            form.add_action_errors(exc)
+        else:
+            messages.success(request, f"Mal tutup pada {closure.date:%d-%m-%Y}: {closure.name}.")
+            return redirect(reverse("mall:staff-profile") + "#libur")
+    return _profile_page(request, closure_form=form, status=400)
+
+
+@require_http_methods(["POST"])
+def staff_closure_remove(request: HttpRequest) -> HttpResponse:
+    """The tenant admin cancels a closure: the weekly hours apply that day again."""
+    refusal = _admin_or_refusal(request)
+    if refusal is not None:
+        return refusal
+    try:
+        remove_closure(request.POST.get("date", ""), acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Penutupan dibatalkan; jam layanan biasa berlaku lagi.")
+    return redirect(reverse("mall:staff-profile") + "#libur")
