@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from mall.hours import clean_opening_hours
 from mall.models import Closure, MallProfile
 from mpp.audit.actions import record_event
+from stats.tasks import schedule_refresh
 
 PROFILE_FIELDS = (
     "display_name",
@@ -161,6 +162,7 @@ def update_mall_profile(changes: Mapping[str, Any], *, acting_user: Any | None) 
 
     storage = MallProfile._meta.get_field("logo").storage
     with transaction.atomic():
+        schedule_refresh()
         profile = MallProfile.objects.select_for_update().filter(singleton=True).first()
         if profile is None:
             profile = MallProfile()
@@ -248,6 +250,7 @@ def add_closure(date: Any, name: Any, *, acting_user: Any | None) -> Closure:
         )
     try:
         with transaction.atomic():
+            schedule_refresh()
             closure = Closure.objects.create(date=day, name=reason)
             record_event(
                 "mall.closure_added",
@@ -267,6 +270,7 @@ def remove_closure(date: Any, *, acting_user: Any | None) -> None:
     except ValidationError as exc:
         raise ValidationError({"date": exc.messages}) from None
     with transaction.atomic():
+        schedule_refresh()
         closure = Closure.objects.select_for_update().filter(date=day).first()
         if closure is None:
             raise ValidationError({"date": [_("Tidak ada penutupan pada tanggal ini.")]})

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
 from mpp.accounts.models import User
 from mpp.audit.actions import record_event
+from tenants.archive import write_archive
 from tenants.models import Domain, Province, Tenant
 from tenants.provisioning import tenant_snapshot
 from tenants.validators import validate_custom_domain
@@ -41,14 +47,22 @@ def create_province(
 
 
 def _change_status(
-    tenant: Tenant, status: str, *, reason: str, acting_user: User | None, allowed_from: set[str]
+    tenant: Tenant,
+    status: str,
+    *,
+    reason: str,
+    acting_user: User | None,
+    allowed_from: set[str],
+    first: Callable[[Tenant], dict[str, Any]] | None = None,
 ) -> Tenant:
+    """Change the status under a row lock; ``first`` runs before it, its result is audited."""
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
         if tenant.status not in allowed_from:
             raise ValidationError(
                 {"status": [f"Tenant {tenant.slug} is {tenant.status}; cannot become {status}."]}
             )
+        extra = first(tenant) if first else {}
         before = tenant_snapshot(tenant)
         tenant.status = status
         tenant.status_reason = reason.strip()
@@ -58,7 +72,7 @@ def _change_status(
             acting_user=acting_user,
             target=tenant,
             before=before,
-            after=tenant_snapshot(tenant),
+            after=tenant_snapshot(tenant) | extra,
         )
     return tenant
 
@@ -87,15 +101,37 @@ def resume_tenant(tenant: Tenant, *, acting_user: User | None) -> Tenant:
     )
 
 
-def archive_tenant(tenant: Tenant, *, reason: str = "", acting_user: User | None) -> Tenant:
-    """Take a tenant off routing for good; its schema and data are kept, not dropped."""
-    return _change_status(
+def archive_tenant(
+    tenant: Tenant,
+    *,
+    reason: str = "",
+    acting_user: User | None,
+    destination: str | os.PathLike[str] | None = None,
+) -> Tenant:
+    """Export a tenant, then take it off routing for good; its schema and data are kept.
+
+    The export (``tenants.archive``; to ``destination`` or the default export directory)
+    runs in the same transaction, with the tenant's tables locked against writes, so it holds
+    exactly the data as archived; if it fails, nothing is archived. Its path is on the
+    returned tenant as ``export_path`` and, with its checksum, in the audit row.
+    """
+    written: list[Path] = []
+
+    def export_first(locked: Tenant) -> dict[str, Any]:
+        result = write_archive(locked, destination)
+        written.append(result.path)
+        return {"export": result.summary()}
+
+    tenant = _change_status(
         tenant,
         Tenant.Status.ARCHIVED,
         reason=reason,
         acting_user=acting_user,
         allowed_from={Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED},
+        first=export_first,
     )
+    tenant.export_path = written[0]  # type: ignore[attr-defined]
+    return tenant
 
 
 def rename_tenant(tenant: Tenant, *, name: str, acting_user: User | None) -> Tenant:
@@ -147,3 +183,39 @@ def remove_custom_domain(tenant: Tenant, domain: str, *, acting_user: User | Non
             target=tenant,
             before={"domain": domain},
         )
+
+
+def resend_admin_invitation(tenant: Tenant, *, acting_user: User | None) -> str:
+    """E-mail the tenant's admin a fresh one-time link (earlier links stop working).
+
+    Returns the link. Refused when the admin has already set a password: they sign in, and
+    a forgotten password is reset from the tenant's sign-in page instead.
+    """
+    from django_tenants.utils import tenant_context
+
+    from mpp.accounts.actions import invite_user
+
+    if tenant.status == Tenant.Status.ARCHIVED:
+        raise ValidationError({"status": [f"Tenant {tenant.slug} is archived."]})
+    with transaction.atomic():
+        with tenant_context(tenant):
+            admin = User.objects.filter(email=tenant.admin_email).first()
+            if admin is not None and admin.has_usable_password():
+                raise ValidationError(
+                    {"admin_email": [f"{tenant.admin_email} has already accepted the invitation."]}
+                )
+            _, link = invite_user(
+                tenant.admin_email,
+                role=User.Role.TENANT_ADMIN,
+                host=tenant.host,
+                acting_user=acting_user,
+                full_name=admin.full_name if admin else "",
+            )
+        # The control plane's log says it too, for the province's view of its tenants.
+        record_event(
+            "tenant.invitation_resent",
+            acting_user=acting_user,
+            target=tenant,
+            after={"admin_email": tenant.admin_email},
+        )
+    return link

@@ -33,6 +33,7 @@ from catalog.local import seeding
 from mpp.accounts.actions import invite_user
 from mpp.accounts.models import User
 from mpp.audit.actions import record_event
+from stats.tasks import schedule_refresh
 from tenants import spares
 from tenants.models import Domain, Province, Tenant
 from tenants.validators import schema_name_for, validate_custom_domain
@@ -137,6 +138,7 @@ class TenantSpec:
     admin_email: str
     time_zone: str = ""
     custom_domains: Iterable[str] = field(default_factory=tuple)
+    admin_name: str = ""
 
 
 def provision_tenant(
@@ -145,12 +147,16 @@ def provision_tenant(
     acting_user: User | None,
     method: ProvisionMethod = "clone",
     seed_catalogue: bool = True,
+    invite_admin: bool = True,
 ) -> Tenant:
     """Create a tenant: row, domains, schema (cloned), catalogue, invited admin; one transaction.
 
     Raises ``ValidationError`` (with per-field messages) for bad input before touching the
     database schema. ``method='migrate'`` runs every migration instead of cloning; it exists
-    for the provisioning benchmark and as the fallback path's test.
+    for the provisioning benchmark and as the fallback path's test. A restore from an archive
+    (``tenants.archive``) passes ``seed_catalogue=False, invite_admin=False``: the archive
+    brings the catalogue and the users, and nobody must get an invitation to a schema whose
+    rows are about to be replaced.
     """
     slug = spec.slug.strip().lower()
     tenant = Tenant(
@@ -182,8 +188,13 @@ def provision_tenant(
             else:
                 clone_schema(settings.TENANT_TEMPLATE_SCHEMA, tenant.schema_name)
             _initialise_tenant_schema(
-                tenant, acting_user=acting_user, seed_catalogue=seed_catalogue
+                tenant,
+                acting_user=acting_user,
+                seed_catalogue=seed_catalogue,
+                invite_admin=invite_admin,
+                admin_name=spec.admin_name.strip(),
             )
+            schedule_refresh(tenant.schema_name)  # the province dashboard's first figures
             record_event(
                 "tenant.provisioned",
                 acting_user=acting_user,
@@ -219,17 +230,25 @@ def _validate_new_tenant(tenant: Tenant, custom_domains: list[str]) -> None:
 
 
 def _initialise_tenant_schema(
-    tenant: Tenant, *, acting_user: User | None, seed_catalogue: bool
+    tenant: Tenant,
+    *,
+    acting_user: User | None,
+    seed_catalogue: bool,
+    invite_admin: bool = True,
+    admin_name: str = "",
 ) -> None:
     """Fill a fresh schema: the catalogue and the tenant's first admin (invited by e-mail)."""
     with tenant_context(tenant):
         if seed_catalogue:
             seeding.seed_tenant_catalogue(tenant)
+        if not invite_admin:
+            return
         invite_user(
             tenant.admin_email,
             role=User.Role.TENANT_ADMIN,
             host=tenant.host,
             acting_user=acting_user,
+            full_name=admin_name,
         )
 
 

@@ -16,7 +16,7 @@ RESERVED_SLUGS = frozenset(
         "ftp", "app", "apps", "console", "platform", "status", "docs", "help", "support",
         "auth", "login", "staff", "dashboard", "cdn", "ns1", "ns2", "test", "demo",
         "information-schema", "tenant-template", "tenant-spare", "template", "default",
-        "root", "system",
+        "root", "system", "restore", "provinsi", "accounts", "operator",
     }
 )  # fmt: skip
 

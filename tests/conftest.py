@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django_tenants.utils import schema_context
 from hypothesis import settings as hypothesis_settings
@@ -81,15 +82,24 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
 
 @pytest.fixture(autouse=True)
 def _fresh_routing_state() -> Iterator[None]:
-    """Each test starts on the public schema with an empty routing cache.
+    """Each test starts on the public schema with empty routing and Django caches.
 
     Test transactions roll back without notifying, so a host cached in one test could
     otherwise outlive the rows it described.
     """
     route_cache.clear()
+    # Rate-limit counts and cached pages are per process and would otherwise carry over
+    # from one test to the next.
+    cache.clear()
     yield
     route_cache.clear()
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _exports_in_tmp(settings: Any, tmp_path: Any) -> None:
+    """Archives a test makes (exports, archiving a tenant) go to its own temporary folder."""
+    settings.TENANT_EXPORT_DIR = tmp_path / "exports"
 
 
 @pytest.fixture

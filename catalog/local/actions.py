@@ -17,6 +17,7 @@ from catalog.merge import set_override
 from catalog.releases import SERVICE_FIELDS
 from catalog.validation import clean_field, clean_fields, clean_key
 from mpp.audit.actions import record_event
+from stats.tasks import schedule_refresh
 
 # Fields a local admin may override on a master service (where it sits stays upstream's).
 OVERRIDABLE_FIELDS: tuple[str, ...] = SERVICE_FIELDS
@@ -37,6 +38,7 @@ def override_field(
     except ValidationError as exc:
         raise ValidationError({field: exc.messages}) from None
     with transaction.atomic():
+        schedule_refresh()
         service = _locked(service)
         before = getattr(service, field)
         if service.origin == LocalService.Origin.MASTER:
@@ -60,6 +62,7 @@ def revert_field(service: LocalService, field: str, *, acting_user: Any | None) 
     if service.origin != LocalService.Origin.MASTER:
         raise ValidationError({field: ["a local service has no upstream to revert to"]})
     with transaction.atomic():
+        schedule_refresh()
         service = _locked(service)
         if field not in service.overrides:
             raise ValidationError({field: ["this field is not overridden"]})
@@ -88,6 +91,7 @@ def resolve_conflict(
     if choice not in {"upstream", "mine"}:
         raise ValidationError({"choice": ["choose 'upstream' or 'mine'"]})
     with transaction.atomic():
+        schedule_refresh()
         service = _locked(service)
         conflict = service.conflicts.pop(field, None)
         if conflict is None:
@@ -109,6 +113,7 @@ def resolve_conflict(
 def set_enabled(service: LocalService, enabled: bool, *, acting_user: Any | None) -> LocalService:
     """Offer (or stop offering) a service in this mall."""
     with transaction.atomic():
+        schedule_refresh()
         service = _locked(service)
         before = service.enabled
         service.enabled = bool(enabled)
@@ -146,6 +151,7 @@ def create_local_service(data: dict[str, Any], *, acting_user: Any | None) -> Lo
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
+        schedule_refresh()
         service = LocalService.objects.create(
             key=key,
             origin=LocalService.Origin.LOCAL,
@@ -168,6 +174,7 @@ def create_local_agency(
     )
     agency.full_clean()
     with transaction.atomic():
+        schedule_refresh()
         agency.save()
         record_event(
             "catalogue.local_agency_created",
@@ -183,6 +190,7 @@ def set_agency_presence(
 ) -> LocalAgency:
     """Say whether an agency serves in this mall, and at which counters (loket)."""
     with transaction.atomic():
+        schedule_refresh()
         agency = LocalAgency.objects.select_for_update().get(pk=agency.pk)
         before = {"present": agency.present, "counters": agency.counters}
         agency.present, agency.counters = bool(present), counters.strip()[:200]

@@ -23,6 +23,7 @@ from catalog.merge import FieldChange, merge_service
 from catalog.models import Release
 from catalog.releases import SERVICE_FIELDS, format_change
 from mpp.audit.actions import record_event
+from stats.tasks import schedule_refresh
 
 # The fields a master service's merge covers: the Standar Pelayanan components plus where
 # the service sits (agency and categories, by value).
@@ -274,6 +275,7 @@ def apply_sync(
         new_enabled = upstream.new_services_enabled
     with tenant_context(tenant), transaction.atomic():
         _sync_state()  # lock: one sync of this tenant at a time
+        schedule_refresh(tenant.schema_name)
         plan, work = _plan(tenant, upstream)
         to_create, to_update = [], []
         for entry, service, merged in work:

@@ -23,6 +23,9 @@ SatuAtap verbs:
   provinces          create | list | add-admin
   tenants            create | list | show | suspend | resume | archive | rename | add-domain
   users              invite-operator | token
+  mall               profile SLUG [--set f=v] | closures SLUG [add DATE NAME | remove DATE]
+  stats              rebuild | show   (the province statistics rollup)
+  worker             run background tasks (`mpp up` runs one too)
   db shell           psql on the platform database (embedded or DATABASE_URL)
   db url             print the database URL in use
 

@@ -55,6 +55,7 @@ SHARED_APPS = [
     "mpp",
     "tenants",
     "catalog",
+    "stats",
     "mpp.accounts",
     "mpp.audit",
     "django.contrib.contenttypes",
@@ -66,6 +67,10 @@ SHARED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # The task queue lives in public: one table for every tenant's tasks, each task naming
+    # the schema it runs in (mpp/tasks.py).
+    "django_tasks",
+    "django_tasks_db",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -181,6 +186,25 @@ PORTAL_CACHE_SECONDS = env_int("PORTAL_CACHE_SECONDS", 600, minimum=0)
 # How long browsers and proxies may reuse a citizen page before revalidating it (ETag).
 PORTAL_BROWSER_MAX_AGE = env_int("PORTAL_BROWSER_MAX_AGE", 60, minimum=0)
 
+# --- Background tasks ---------------------------------------------------------------------
+
+# The Django Tasks API. `database` keeps the queue in PostgreSQL, worked by `mpp worker` (which
+# `mpp up` starts too); `immediate` runs each task in the process that enqueued it, after the
+# commit (no worker needed, slower requests); `dummy` only records tasks and never runs them.
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "dummy": "django_tasks.backends.dummy.DummyBackend",
+}
+TASKS_BACKEND = env_str("TASKS_BACKEND", "database").strip().lower()
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}, got {TASKS_BACKEND!r}"
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+# Seconds an idle worker waits before looking for new tasks again.
+TASKS_WORKER_INTERVAL = env_int("TASKS_WORKER_INTERVAL", 1, minimum=1)
+
 # --- Internationalisation -----------------------------------------------------------------
 
 LANGUAGE_CODE = "id"
@@ -197,6 +221,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = env_str("STATIC_ROOT", str(MPP_DATA_DIR / "static") if PRODUCTION else "") or None
 # Uploaded files (e.g. a mall's logo), each tenant's under a folder named after its schema.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(MPP_DATA_DIR / "media")))
+# Per-tenant archives (`mpp tenants export`, and the export made before archiving a tenant).
+TENANT_EXPORT_DIR = Path(env_str("TENANT_EXPORT_DIR", str(MPP_DATA_DIR / "exports")))
 MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

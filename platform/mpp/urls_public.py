@@ -11,5 +11,6 @@ urlpatterns = [
     path("operator/katalog/", include("catalog.operator.urls")),
     path("api/v1/", include("tenants.api.urls")),
     path("api/v1/catalogue/", include("catalog.api.urls_public")),
+    path("api/v1/stats/", include("stats.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

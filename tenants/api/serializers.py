@@ -87,3 +87,17 @@ class ReasonSerializer(serializers.Serializer[dict[str, Any]]):
 
 class DomainSerializer(serializers.Serializer[dict[str, Any]]):
     domain = serializers.CharField(max_length=253)
+
+
+class TenantRestoreSerializer(serializers.Serializer[dict[str, Any]]):
+    """A tenant archive to restore, and as which tenant (multipart upload)."""
+
+    archive = serializers.FileField(
+        help_text="A .tar.gz written by POST /api/v1/tenants/{slug}/export/ or `mpp tenants export`"
+    )
+    slug = serializers.CharField(max_length=40, help_text="The tenant to create (or replace)")
+    replace = serializers.BooleanField(
+        default=False, help_text="Overwrite the data of the existing tenant `slug`"
+    )
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    region_code = serializers.CharField(max_length=5, required=False, allow_blank=True)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q, QuerySet
-from drf_spectacular.utils import extend_schema
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.exceptions import ValidationError as APIValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,9 +29,11 @@ from tenants.api.serializers import (
     ProvinceSerializer,
     ReasonSerializer,
     TenantCreateSerializer,
+    TenantRestoreSerializer,
     TenantSerializer,
     TenantUpdateSerializer,
 )
+from tenants.archive import export_tenant, read_manifest, restore_tenant
 from tenants.models import Province, Tenant
 from tenants.provisioning import TenantSpec, provision_tenant
 
@@ -174,3 +183,61 @@ class TenantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         tenant = self.get_object()
         call_action(actions.remove_custom_domain, tenant, domain, acting_user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=None,
+        responses={(200, "application/gzip"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    @action(detail=True, methods=["post"])
+    def export(self, request: Request, slug: str) -> FileResponse:
+        """Download a complete, restorable archive of the tenant (data, files, manifest)."""
+        tenant = self.get_object()
+        folder = Path(tempfile.mkdtemp(prefix="mpp-export-"))
+        try:
+            path = export_tenant(tenant, acting_user=request.user, destination=folder)
+            handle = path.open("rb")
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            handle.seek(0)
+        finally:
+            # The open handle keeps the file readable while it streams; nothing stays on disk.
+            shutil.rmtree(folder, ignore_errors=True)
+        response = FileResponse(
+            handle, as_attachment=True, filename=path.name, content_type="application/gzip"
+        )
+        response["X-Archive-SHA256"] = digest
+        return response
+
+    @extend_schema(
+        request={"multipart/form-data": TenantRestoreSerializer},
+        responses={201: TenantSerializer, 200: TenantSerializer},
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
+    def restore(self, request: Request) -> Response:
+        """Restore an archive as a new tenant (201) or over an existing one with replace (200)."""
+        payload = TenantRestoreSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        with tempfile.NamedTemporaryFile(prefix="mpp-restore-", suffix=".tar.gz") as upload:
+            for chunk in data["archive"].chunks():
+                upload.write(chunk)
+            upload.flush()
+            manifest = call_action(read_manifest, upload.name)
+            if data["replace"]:
+                if not perms.visible_tenants(request.user).filter(slug=data["slug"]).exists():
+                    raise NotFound("No such tenant, or not one you manage.")
+            else:
+                code = manifest["tenant"]["province"].get("code")
+                province = Province.objects.filter(code=code).first()
+                if province is not None and not perms.can_manage_province(request.user, province):
+                    raise PermissionDenied(
+                        f"The archive's tenant is in province {code}, which you do not manage."
+                    )
+            tenant = call_action(
+                restore_tenant, upload.name, slug=data["slug"], replace=data["replace"],
+                name=data.get("name") or None, region_code=data.get("region_code") or None,
+                acting_user=request.user,
+            )  # fmt: skip
+        return Response(
+            TenantSerializer(tenant).data,
+            status=status.HTTP_200_OK if data["replace"] else status.HTTP_201_CREATED,
+        )

@@ -17,6 +17,7 @@ from django.utils import timezone
 from mpp.accounts.models import Invitation, User
 from mpp.audit.actions import record_event
 from mpp.urls_util import absolute_url
+from stats.tasks import schedule_refresh
 
 
 def _hash(token: str) -> str:
@@ -38,6 +39,7 @@ def invite_user(
     """
     email = User.objects.normalize_email(email).strip().lower()
     with transaction.atomic():
+        schedule_refresh()
         user, created = User.objects.get_or_create(
             email=email, defaults={"role": role, "full_name": full_name, "is_staff": True}
         )
@@ -94,6 +96,7 @@ def accept_invitation(token: str, password: str) -> User:
     Raises ``ValidationError`` for an unknown, used or expired link or a weak password.
     """
     with transaction.atomic():
+        schedule_refresh()
         invitation = (
             Invitation.objects.select_for_update()
             .select_related("user")

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mpp.urls_util import absolute_url
 from tenants import actions
+from tenants.archive import export_tenant, read_manifest, restore_tenant
 from tenants.models import Province, Tenant, TimeZone
 from tenants.provisioning import TenantSpec, provision_tenant
 
@@ -23,7 +24,10 @@ def format_errors(exc: ValidationError) -> str:
 
 
 class Command(BaseCommand):
-    help = "Manage tenants: create | list | show | suspend | resume | archive | rename | add-domain"
+    help = (
+        "Manage tenants: create | list | show | suspend | resume | archive | rename | "
+        "add-domain | export | restore"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -57,9 +61,28 @@ class Command(BaseCommand):
         resume = sub.add_parser("resume", help="lift a suspension")
         resume.add_argument("slug")
 
-        archive = sub.add_parser("archive", help="remove from routing; data is kept")
+        archive = sub.add_parser(
+            "archive", help="export, then remove from routing; the schema is kept"
+        )
         archive.add_argument("slug")
         archive.add_argument("--reason", default="")
+        archive.add_argument("-o", "--output", help="archive file (default: the export folder)")
+
+        export = sub.add_parser("export", help="write one tenant's data, files and manifest")
+        export.add_argument("slug")
+        export.add_argument(
+            "-o", "--output", help="file or folder (default: MPP_DATA_DIR/exports/)"
+        )
+
+        restore = sub.add_parser("restore", help="restore an export as a new or the same tenant")
+        restore.add_argument("file", help="a .tar.gz written by `mpp tenants export`")
+        restore.add_argument("--slug", required=True, help="the tenant to create or replace")
+        restore.add_argument(
+            "--replace", action="store_true",
+            help="overwrite the data of the existing tenant SLUG (a safety export is kept)",
+        )  # fmt: skip
+        restore.add_argument("--name", help="new tenant only; default: the archive's")
+        restore.add_argument("--region-code", help="new tenant only; default: the archive's")
 
         rename = sub.add_parser("rename", help="change the display name")
         rename.add_argument("slug")
@@ -150,8 +173,57 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{t.slug} active"))
 
     def do_archive(self, o: dict[str, Any]) -> None:
-        t = actions.archive_tenant(self._tenant(o["slug"]), reason=o["reason"], acting_user=None)
+        t = actions.archive_tenant(
+            self._tenant(o["slug"]), reason=o["reason"], acting_user=None, destination=o["output"]
+        )
+        self.stdout.write(f"exported to {t.export_path}")  # type: ignore[attr-defined]
         self.stdout.write(self.style.SUCCESS(f"{t.slug} archived (schema {t.schema_name} kept)"))
+
+    def _progress(self, done: int, total: int, label: str) -> None:
+        # Imported here: the catalogue command imports this module at its top.
+        from catalog.management.commands.catalogue import progress_bar
+
+        self.stderr.write(progress_bar(done, total, label), ending="\n" if done == total else "")
+        self.stderr.flush()
+
+    def do_export(self, o: dict[str, Any]) -> None:
+        started = time.monotonic()
+        tenant = self._tenant(o["slug"])
+        path = export_tenant(
+            tenant, acting_user=None, destination=o["output"], progress=self._progress
+        )
+        manifest = read_manifest(path)
+        rows = sum(t["rows"] for t in manifest["tables"])
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"exported {tenant.slug} to {path}: {len(manifest['tables'])} tables, {rows} rows, "
+                f"{len(manifest['media'])} files, {path.stat().st_size / 1024:.0f} KiB in "
+                f"{time.monotonic() - started:.2f}s"
+            )
+        )
+
+    def do_restore(self, o: dict[str, Any]) -> None:
+        started = time.monotonic()
+        tenant = restore_tenant(
+            o["file"], slug=o["slug"], replace=o["replace"], name=o["name"],
+            region_code=o["region_code"], acting_user=None, progress=self._progress,
+        )  # fmt: skip
+        verb = "replaced the data of" if o["replace"] else "restored"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} {tenant.name} ({tenant.slug}) from {o['file']} in "
+                f"{time.monotonic() - started:.2f}s: {absolute_url(tenant.host)}"
+            )
+        )
+        if o["replace"]:
+            saved = tenant.safety_export_path  # type: ignore[attr-defined]
+            self.stdout.write(f"the data it replaced is saved in {saved}")
+        domains = read_manifest(o["file"])["tenant"].get("custom_domains") or []
+        if domains and not o["replace"]:
+            self.stdout.write(
+                f"custom domains not carried over: {', '.join(domains)} "
+                f"(`mpp tenants add-domain {tenant.slug} DOMAIN` once free)"
+            )
 
     def do_rename(self, o: dict[str, Any]) -> None:
         t = actions.rename_tenant(self._tenant(o["slug"]), name=o["name"], acting_user=None)

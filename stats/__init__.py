@@ -1,0 +1,1 @@
+"""Province statistics: a rollup of tenant figures in the public schema."""
