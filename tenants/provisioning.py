@@ -158,20 +158,12 @@ def provision_tenant(
     brings the catalogue and the users, and nobody must get an invitation to a schema whose
     rows are about to be replaced.
     """
-    slug = spec.slug.strip().lower()
-    tenant = Tenant(
-        province=spec.province,
-        name=spec.name.strip(),
-        slug=slug,
-        schema_name=schema_name_for(slug),
-        kind=spec.kind,
-        region_code=spec.region_code.strip(),
-        time_zone=spec.time_zone or spec.province.time_zone,
-        admin_email=spec.admin_email.strip().lower(),
-    )
+    tenant = _tenant_from_spec(spec)
     # Tenants are control-plane rows: whatever schema the caller was on, work in public.
     with schema_context(get_public_schema_name()):
-        _validate_new_tenant(tenant, list(spec.custom_domains))
+        errors = _new_tenant_errors(tenant, list(spec.custom_domains))
+        if errors:
+            raise ValidationError(errors)
         if method == "clone":
             ensure_template()
         with transaction.atomic():
@@ -207,7 +199,27 @@ def provision_tenant(
     return tenant
 
 
-def _validate_new_tenant(tenant: Tenant, custom_domains: list[str]) -> None:
+def _tenant_from_spec(spec: TenantSpec) -> Tenant:
+    slug = spec.slug.strip().lower()
+    return Tenant(
+        province=spec.province,
+        name=spec.name.strip(),
+        slug=slug,
+        schema_name=schema_name_for(slug),
+        kind=spec.kind,
+        region_code=spec.region_code.strip(),
+        time_zone=spec.time_zone or spec.province.time_zone,
+        admin_email=spec.admin_email.strip().lower(),
+    )
+
+
+def spec_errors(spec: TenantSpec) -> dict[str, list[str]]:
+    """What is wrong with ``spec`` for a new tenant, by field (empty when it is fine)."""
+    with schema_context(get_public_schema_name()):
+        return _new_tenant_errors(_tenant_from_spec(spec), list(spec.custom_domains))
+
+
+def _new_tenant_errors(tenant: Tenant, custom_domains: list[str]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     try:
         tenant.full_clean(exclude=["domain_url"])
@@ -225,8 +237,7 @@ def _validate_new_tenant(tenant: Tenant, custom_domains: list[str]) -> None:
             continue
         if Domain.objects.filter(domain=domain.lower()).exists():
             errors.setdefault("custom_domains", []).append(f"“{domain}” is already in use.")
-    if errors:
-        raise ValidationError(errors)
+    return errors
 
 
 def _initialise_tenant_schema(

@@ -7,6 +7,7 @@ mistyped deployment fails at start-up instead of at the first request.
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -82,3 +83,16 @@ def parse_database_url(url: str) -> dict[str, object]:
         "PORT": str(port or ""),
         "OPTIONS": query,
     }
+
+
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF rate such as ``1000/hour`` or ``60/min``; empty means no limit."""
+    value = os.environ.get(name, default).strip()
+    if value and not _RATE.match(value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: write a rate as a count per unit, e.g. 1000/hour or 60/min"
+        )
+    return value

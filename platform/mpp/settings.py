@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from mpp.env import env_bool, env_int, env_list, env_str, parse_database_url
+from mpp.env import env_bool, env_int, env_list, env_rate, env_str, parse_database_url
 
 PLATFORM_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = PLATFORM_DIR.parent
@@ -263,7 +263,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["mpp.throttling.UserThrottle"],
 }
+# Requests per user (or token) to the API, as DRF writes rates ("2000/hour", "60/min");
+# empty turns the limit off.
+API_RATE_USER = env_rate("API_RATE_USER", "2000/hour")
 SPECTACULAR_SETTINGS = {
     "TITLE": "SatuAtap API",
     "DESCRIPTION": "Control-plane API: provinces and their regency/city tenants.",

@@ -72,9 +72,42 @@ class TenantCreateSerializer(serializers.Serializer[dict[str, Any]]):
     region_code = serializers.CharField(max_length=5, help_text="e.g. 21.71")
     time_zone = serializers.ChoiceField(choices=TimeZone.choices, required=False, allow_blank=True)
     admin_email = serializers.EmailField()
+    admin_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    agencies_present = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, allow_null=True,
+        help_text="codes of the agencies with a counter at opening; omitted: all of them",
+    )  # fmt: skip
     custom_domains = serializers.ListField(
         child=serializers.CharField(max_length=253), required=False, default=list
     )
+
+
+class OnboardingStepSerializer(serializers.Serializer[dict[str, Any]]):
+    name = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class OnboardedTenantSerializer(TenantSerializer):
+    """A new tenant, with what each onboarding step did and how long it all took."""
+
+    steps = OnboardingStepSerializer(many=True, read_only=True)
+    seconds = serializers.FloatField(read_only=True)
+
+    class Meta(TenantSerializer.Meta):
+        fields = [*TenantSerializer.Meta.fields, "steps", "seconds"]
+
+
+class CsvUploadSerializer(serializers.Serializer[dict[str, Any]]):
+    file = serializers.FileField(help_text="CSV: name,kind,region_code,slug,admin_email[,…]")
+
+
+class CsvRowSerializer(serializers.Serializer[dict[str, Any]]):
+    line = serializers.IntegerField()
+    slug = serializers.CharField()
+    status = serializers.ChoiceField(choices=["created", "invalid", "not_created"])
+    host = serializers.CharField(allow_blank=True)
+    seconds = serializers.FloatField(allow_null=True)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
 class TenantUpdateSerializer(serializers.Serializer[dict[str, Any]]):

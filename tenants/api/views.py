@@ -25,7 +25,10 @@ from rest_framework.response import Response
 from tenants import actions
 from tenants.api import permissions as perms
 from tenants.api.serializers import (
+    CsvRowSerializer,
+    CsvUploadSerializer,
     DomainSerializer,
+    OnboardedTenantSerializer,
     ProvinceSerializer,
     ReasonSerializer,
     TenantCreateSerializer,
@@ -35,7 +38,8 @@ from tenants.api.serializers import (
 )
 from tenants.archive import export_tenant, read_manifest, restore_tenant
 from tenants.models import Province, Tenant
-from tenants.provisioning import TenantSpec, provision_tenant
+from tenants.onboarding import OnboardingRequest, onboard_from_csv, onboard_tenant
+from tenants.provisioning import TenantSpec
 
 T = TypeVar("T")
 
@@ -84,6 +88,39 @@ class ProvinceViewSet(
         province.tenant_count = 0  # type: ignore[attr-defined]
         return Response(ProvinceSerializer(province).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request={"multipart/form-data": CsvUploadSerializer},
+        responses={201: CsvRowSerializer(many=True), 400: CsvRowSerializer(many=True)},
+    )
+    @action(detail=True, methods=["post"], url_path="onboard-csv", parser_classes=[MultiPartParser])
+    def onboard_csv(self, request: Request, code: str) -> Response:
+        """Onboard every regency in an uploaded CSV; nothing at all when a row is bad."""
+        province = self.get_object()
+        payload = CsvUploadSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        rows = call_action(
+            onboard_from_csv,
+            province,
+            payload.validated_data["file"].read(),
+            acting_user=request.user,
+        )
+        answer = [
+            {
+                "line": row.line,
+                "slug": row.values.get("slug", ""),
+                "status": "created" if row.report else ("invalid" if row.errors else "not_created"),
+                "host": row.report.tenant.host if row.report else "",
+                "seconds": round(row.report.seconds, 3) if row.report else None,
+                "errors": row.errors,
+            }
+            for row in rows
+        ]
+        created = all(row.report is not None for row in rows)
+        return Response(
+            CsvRowSerializer(answer, many=True).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_400_BAD_REQUEST,
+        )
+
 
 class TenantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Regency and city tenants within the provinces the caller may manage."""
@@ -106,19 +143,25 @@ class TenantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             tenants = tenants.filter(status=state)
         return tenants
 
-    @extend_schema(request=TenantCreateSerializer, responses={201: TenantSerializer})
+    @extend_schema(request=TenantCreateSerializer, responses={201: OnboardedTenantSerializer})
     def create(self, request: Request) -> Response:
-        """Provision a tenant (cloned schema, seeded catalogue, invited admin)."""
+        """Onboard a regency: cloned schema, seeded catalogue, agencies, invited admin."""
         payload = TenantCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         province = perms.visible_provinces(request.user).filter(code=data.pop("province")).first()
         if province is None:
             raise APIValidationError({"province": ["Unknown province, or not one you manage."]})
-        tenant = call_action(
-            provision_tenant, TenantSpec(province=province, **data), acting_user=request.user
+        agencies = data.pop("agencies_present", None)
+        report = call_action(
+            onboard_tenant,
+            OnboardingRequest(TenantSpec(province=province, **data), agencies_present=agencies),
+            acting_user=request.user,
         )
-        return Response(TenantSerializer(tenant).data, status=status.HTTP_201_CREATED)
+        tenant = report.tenant
+        tenant.steps = [{"name": s.name, "detail": s.detail} for s in report.steps]  # type: ignore[attr-defined]
+        tenant.seconds = round(report.seconds, 3)  # type: ignore[attr-defined]
+        return Response(OnboardedTenantSerializer(tenant).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=TenantUpdateSerializer, responses=TenantSerializer)
     def partial_update(self, request: Request, slug: str) -> Response:

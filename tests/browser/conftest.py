@@ -155,6 +155,8 @@ def server(browser_tenant: Any, browser_tenant2: Any, django_db_blocker: Any) ->
         "PLATFORM_URL_PORT": str(port),
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "TENANT_SPARE_SCHEMAS": "0",
+        # No worker runs beside this server: background tasks run in it, after commit.
+        "TASKS_BACKEND": "immediate",
     }
     log = open(ARTIFACTS.parent / "browser-server.log", "w")
     process = subprocess.Popen(
@@ -241,11 +243,18 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def serious_accessibility_violations(browser: Browser, url: str) -> list[str]:
-    """Run axe-core on ``url`` (in a JavaScript-enabled page) and list serious violations."""
+def serious_accessibility_violations(
+    browser: Browser, url: str, *, cookies: list[Any] | None = None
+) -> list[str]:
+    """Run axe-core on ``url`` (in a JavaScript-enabled page) and list serious violations.
+
+    ``cookies`` (e.g. a signed-in session) are set in the page's context first.
+    """
     if not AXE.exists():
         pytest.skip(f"axe-core not installed ({AXE}); run `npm install` in tests/browser")
     context = browser.new_context()
+    if cookies:
+        context.add_cookies(cookies)
     page = context.new_page()
     page.goto(url)
     page.add_script_tag(path=str(AXE))

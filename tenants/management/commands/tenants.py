@@ -13,7 +13,8 @@ from mpp.urls_util import absolute_url
 from tenants import actions
 from tenants.archive import export_tenant, read_manifest, restore_tenant
 from tenants.models import Province, Tenant, TimeZone
-from tenants.provisioning import TenantSpec, provision_tenant
+from tenants.onboarding import OnboardingRequest, csv_report, onboard_from_csv, onboard_tenant
+from tenants.provisioning import TenantSpec
 
 
 def format_errors(exc: ValidationError) -> str:
@@ -26,7 +27,7 @@ def format_errors(exc: ValidationError) -> str:
 class Command(BaseCommand):
     help = (
         "Manage tenants: create | list | show | suspend | resume | archive | rename | "
-        "add-domain | export | restore"
+        "add-domain | export | restore | onboard-csv"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -42,7 +43,18 @@ class Command(BaseCommand):
             help="IANA name; default: the province's",
         )  # fmt: skip
         create.add_argument("--admin-email", required=True, help="receives the invitation")
+        create.add_argument("--admin-name", default="", help="the admin's full name")
         create.add_argument("--domain", action="append", default=[], help="extra custom domain")
+        create.add_argument(
+            "--agencies", default=None,
+            help="codes of the agencies with a counter at opening, comma-separated; default: all",
+        )  # fmt: skip
+
+        bulk = sub.add_parser(
+            "onboard-csv", help="onboard every regency in a CSV (nothing if a row is bad)"
+        )
+        bulk.add_argument("file", help="CSV: name,kind,region_code,slug,admin_email[,…]")
+        bulk.add_argument("--province", required=True, help="province code, e.g. 21")
 
         listing = sub.add_parser("list", help="list tenants")
         listing.add_argument("--province", help="only this province code")
@@ -111,22 +123,50 @@ class Command(BaseCommand):
             raise CommandError(
                 f"no province with code {o['province']!r} (see `mpp provinces list`)"
             )
-        started = time.monotonic()
-        tenant = provision_tenant(
-            TenantSpec(
-                province=province, name=o["name"], slug=o["slug"], kind=o["kind"],
-                region_code=o["region_code"], time_zone=o["time_zone"],
-                admin_email=o["admin_email"], custom_domains=o["domain"],
+        agencies = (
+            [code.strip() for code in o["agencies"].split(",") if code.strip()]
+            if o["agencies"] is not None
+            else None
+        )
+        report = onboard_tenant(
+            OnboardingRequest(
+                TenantSpec(
+                    province=province, name=o["name"], slug=o["slug"], kind=o["kind"],
+                    region_code=o["region_code"], time_zone=o["time_zone"],
+                    admin_email=o["admin_email"], custom_domains=o["domain"],
+                    admin_name=o["admin_name"],
+                ),
+                agencies_present=agencies,
             ),
             acting_user=None,
         )  # fmt: skip
+        for step in report.steps:
+            self.stdout.write(f"  {step.name}: {step.detail}")
+        tenant = report.tenant
         self.stdout.write(
             self.style.SUCCESS(
-                f"created {tenant.name} ({tenant.slug}) in {time.monotonic() - started:.2f}s: "
+                f"created {tenant.name} ({tenant.slug}) in {report.seconds:.2f}s: "
                 f"{absolute_url(tenant.host)}"
             )
         )
-        self.stdout.write(f"invitation sent to {tenant.admin_email}")
+
+    def do_onboard_csv(self, o: dict[str, Any]) -> None:
+        province = Province.objects.filter(code=o["province"]).first()
+        if province is None:
+            raise CommandError(
+                f"no province with code {o['province']!r} (see `mpp provinces list`)"
+            )
+        try:
+            with open(o["file"], "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise CommandError(f"cannot read {o['file']}: {exc.strerror}") from None
+        rows = onboard_from_csv(province, data, acting_user=None, progress=self._progress)
+        self.stdout.write(csv_report(rows))
+        created = sum(1 for row in rows if row.report is not None)
+        if created < len(rows):
+            raise CommandError(f"{created} of {len(rows)} regencies onboarded; see the rows above")
+        self.stdout.write(self.style.SUCCESS(f"{created} regencies onboarded"))
 
     def do_list(self, o: dict[str, Any]) -> None:
         tenants = Tenant.objects.select_related("province").order_by("province__code", "slug")

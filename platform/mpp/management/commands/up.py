@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from typing import Any
 
@@ -56,6 +57,10 @@ class WorkerThread:
         self.thread.join(timeout)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = (
         "Migrate every schema, load the Kepulauan Riau demo (idempotent) and serve on "
@@ -73,6 +78,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Docker, systemd and `kill` send SIGTERM: stop as on Ctrl-C, so the worker finishes
+        # its task and the embedded PostgreSQL shuts down (Python's default for SIGTERM is to
+        # die on the spot, skipping both). A shell that starts `mpp up` in the background
+        # hands it SIGINT ignored; take Ctrl-C back too.
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         call_command("migrate_all", verbosity=0, stdout=self.stdout)
         if not options["no_demo"]:
             load_demo(report=self.stdout.write)

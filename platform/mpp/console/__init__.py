@@ -1,0 +1,1 @@
+"""The province console on the apex: onboarding, tenant lifecycle, dashboard and audit."""
