@@ -128,6 +128,18 @@ class TenantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = TenantSerializer
     permission_classes = [perms.IsPlatformStaff]
     lookup_field = "slug"
+    # A tenant is named by its slug or, as audit rows and exports name it, by its id.
+    lookup_value_regex = r"[a-z0-9][a-z0-9-]*"
+
+    def get_object(self) -> Tenant:
+        """The tenant named in the URL, among those the caller may see (404 otherwise)."""
+        value = self.kwargs[self.lookup_field]
+        field = "pk" if value.isdigit() else "slug"
+        tenant = self.get_queryset().filter(**{field: value}).first()
+        if tenant is None:
+            raise NotFound(f"No tenant {value!r} is visible to you.")
+        self.check_object_permissions(self.request, tenant)
+        return tenant
 
     def get_queryset(self) -> QuerySet[Tenant]:
         tenants = (

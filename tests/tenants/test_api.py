@@ -61,6 +61,12 @@ def test_province_admin_sees_only_their_province(
     assert [p["code"] for p in client.get("/api/v1/provinces/").json()["results"]] == ["21"]
     assert client.get("/api/v1/provinces/64/").status_code == 404
     beta = Tenant.objects.get(slug="beta")
+    # By id — as audit rows name tenants — just as unknown as by slug.
+    assert client.get(f"/api/v1/tenants/{beta.pk}/").status_code == 404
+    assert client.post(f"/api/v1/tenants/{beta.pk}/suspend/", {"reason": "x"}).status_code == 404
+    assert client.post(f"/api/v1/tenants/{beta.pk}/export/").status_code == 404
+    assert client.get(f"/api/v1/tenants/{tenant_a.pk}/").json()["slug"] == "alpha"
+    beta.refresh_from_db()
     assert (beta.status, beta.name) == ("active", "Kabupaten Beta")
 
 

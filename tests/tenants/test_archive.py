@@ -34,9 +34,10 @@ from mall.models import Closure, MallProfile
 from mpp.accounts.actions import invite_user
 from mpp.accounts.models import User
 from mpp.audit.models import AuditEvent
-from tenants import archive
 from tenants.actions import archive_tenant
+from tenants.archive import export as archive_export
 from tenants.archive import export_tenant, read_manifest, restore_tenant, verify_archive
+from tenants.archive import restore as archive_restore
 from tenants.models import Domain, Tenant
 from tests.conftest import api_client_for
 from tests.mall.test_profile import png_bytes
@@ -263,7 +264,7 @@ def test_a_failed_replace_keeps_the_old_data(
     def explode(*args: Any) -> None:
         raise RuntimeError("disk full while restoring")
 
-    monkeypatch.setattr(archive, "_restore_sequences", explode)
+    monkeypatch.setattr(archive_restore, "_restore_sequences", explode)
     with pytest.raises(RuntimeError, match="disk full"):
         restore_tenant(path, slug="alpha", replace=True, acting_user=None)
 
@@ -278,7 +279,7 @@ def test_a_failed_restore_leaves_no_tenant_schema_or_files(
 ) -> None:
     path = export_tenant(populated_a, acting_user=None, destination=tmp_path)
     audit_rows = AuditEvent.objects.count()
-    monkeypatch.setattr(archive, "_restore_sequences", lambda *a: 1 / 0)
+    monkeypatch.setattr(archive_restore, "_restore_sequences", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         restore_tenant(path, slug="gamma", region_code="21.92", acting_user=None)
     nothing_named_gamma(media_root)
@@ -431,7 +432,7 @@ def test_a_failed_export_archives_nothing(
     def explode(*args: Any, **kwargs: Any) -> None:
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(archive, "_write_tar", explode)
+    monkeypatch.setattr(archive_export, "_write_tar", explode)
     with pytest.raises(OSError, match="No space"):
         archive_tenant(tenant_a, acting_user=None)
     tenant_a.refresh_from_db()
