@@ -6,6 +6,9 @@ mistyped deployment fails at start-up instead of at the first request.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import os
 import re
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -96,3 +99,30 @@ def env_rate(name: str, default: str) -> str:
             f"{name}={value!r}: write a rate as a count per unit, e.g. 1000/hour or 60/min"
         )
     return value
+
+
+def env_fernet_key(name: str, *, derive_from: str | None) -> str:
+    """A Fernet key (32 bytes, URL-safe base64) from the variable.
+
+    When the variable is unset, a key is derived from ``derive_from`` (development only: the
+    caller passes None in production, where the variable is then required).
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        if derive_from is None:
+            raise ImproperlyConfigured(
+                f"{name} must be set in production: a Fernet key, generate one with "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key())'"
+            )
+        digest = hashlib.sha256(b"satuatap-nik-key:" + derive_from.encode()).digest()
+        return base64.urlsafe_b64encode(digest).decode()
+    try:
+        decoded = base64.urlsafe_b64decode(raw.encode("ascii"))
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        decoded = b""
+    if len(decoded) != 32:
+        raise ImproperlyConfigured(
+            f"{name} must be a Fernet key (32 bytes in URL-safe base64, 44 characters), "
+            f"got a value of {len(raw)} characters that is not one"
+        )
+    return raw

@@ -10,7 +10,15 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from mpp.env import env_bool, env_int, env_list, env_rate, env_str, parse_database_url
+from mpp.env import (
+    env_bool,
+    env_fernet_key,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    parse_database_url,
+)
 
 PLATFORM_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = PLATFORM_DIR.parent
@@ -81,6 +89,7 @@ TENANT_APPS = [
     "mpp.audit",
     "catalog.local",
     "mall",
+    "mall.queue",
     # Tenant staff authenticate to their own host's API with tokens kept in their schema.
     "rest_framework",
     "rest_framework.authtoken",
@@ -251,6 +260,20 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"SatuAtap <noreply@{PLATFORM_DOMAIN}>")
 INVITATION_TTL_HOURS = env_int("INVITATION_TTL_HOURS", 72, minimum=1)
+
+# --- Queue (antrian) and personal data -----------------------------------------------------
+
+# NIKs are stored encrypted with this Fernet key and looked up by an HMAC derived from it
+# (mall/nik.py). Required in production; elsewhere derived from SECRET_KEY. Changing it makes
+# stored NIKs unreadable and breaks the one-booking-per-NIK rule for existing bookings.
+NIK_ENCRYPTION_KEY = env_fernet_key(
+    "NIK_ENCRYPTION_KEY", derive_from=None if PRODUCTION else SECRET_KEY
+)
+# Where SMS/WhatsApp booking reminders go: a dotted path to a mall.queue.reminders
+# ReminderChannel class. The default only logs them; e-mail reminders use EMAIL_BACKEND.
+QUEUE_REMINDER_CHANNEL = env_str(
+    "QUEUE_REMINDER_CHANNEL", "mall.queue.reminders.LoggingReminderChannel"
+)
 
 # --- API ----------------------------------------------------------------------------------
 

@@ -52,7 +52,8 @@ def test_database_url_parsing() -> None:
 
 
 def _import_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "MPP_ENV"}}
+    unset = {"SECRET_KEY", "DEBUG", "MPP_ENV", "NIK_ENCRYPTION_KEY"}
+    clean = {k: v for k, v in os.environ.items() if k not in unset}
     clean |= {"DATABASE_URL": "postgresql://u@127.0.0.1:9/none"} | env
     return subprocess.run(
         [sys.executable, "-c", "import mpp.settings"], env=clean, capture_output=True, text=True,
@@ -70,9 +71,25 @@ def test_production_refuses_debug() -> None:
     assert result.returncode != 0 and "DEBUG must be off" in result.stderr
 
 
+# A real Fernet key (32 bytes, URL-safe base64), for the NIK encryption of mall/nik.py.
+NIK_KEY = "oY2nVw5ZHq0cXb6l3mQ2p9r8s7t6u5v4w3x2y1z0AbC="
+
+
 def test_production_starts_with_a_real_secret() -> None:
-    result = _import_settings(MPP_ENV="production", SECRET_KEY="k" * 50)
+    result = _import_settings(MPP_ENV="production", SECRET_KEY="k" * 50, NIK_ENCRYPTION_KEY=NIK_KEY)
     assert result.returncode == 0, result.stderr
+
+
+def test_production_needs_a_nik_key_of_its_own() -> None:
+    # Derived from SECRET_KEY outside production only: rotating SECRET_KEY must never make
+    # the stored NIKs unreadable.
+    result = _import_settings(MPP_ENV="production", SECRET_KEY="k" * 50)
+    assert (
+        result.returncode != 0 and "NIK_ENCRYPTION_KEY must be set in production" in result.stderr
+    )
+    result = _import_settings(SECRET_KEY="k" * 50, NIK_ENCRYPTION_KEY="not-a-key")
+    assert result.returncode != 0 and "NIK_ENCRYPTION_KEY must be a Fernet key" in result.stderr
+    assert _import_settings().returncode == 0  # development derives one
 
 
 def test_bad_platform_domain_is_refused() -> None:
