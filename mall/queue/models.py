@@ -27,7 +27,10 @@ class Counter(models.Model):
     prefix = models.CharField(_("awalan nomor"), max_length=4)
     service_keys = ArrayField(models.SlugField(max_length=80), default=list, blank=True)
     officers = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="queue_counters"
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="queue_counters",
+        through="CounterOfficer",
     )
     active = models.BooleanField(_("aktif"), default=True)
     # Serves elderly, disabled and pregnant citizens' tickets before everyone else's.
@@ -45,6 +48,30 @@ class Counter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CounterOfficer(models.Model):
+    """An officer who works a counter.
+
+    The user model lives in both planes (platform staff in public, tenant staff here), but
+    this table only in tenant schemas. With Django's default CASCADE, deleting a platform
+    user would make Django look for this table in public and fail; DO_NOTHING keeps the
+    deletion collector away, and without a database constraint a removed tenant user simply
+    stops matching (staff are deactivated, not deleted, anyway).
+    """
+
+    counter = models.ForeignKey(Counter, on_delete=models.CASCADE)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["counter", "user"], name="counter_officer_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.counter} · user {self.user_id}"
 
 
 class QueueSetting(models.Model):

@@ -205,3 +205,15 @@ def test_a_tenant_b_counter_cannot_take_a_ticket_of_a_by_id(
         with pytest.raises(ValidationError) as caught:
             recall(ticket_pk, acting_user=None, now=at(MONDAY, 9) + dt.timedelta(minutes=1))
         assert error_code(caught.value, "ticket") == "not_found"
+
+
+def test_a_platform_user_can_be_deleted_although_counters_name_officers(db: None) -> None:
+    """Counter officers live only in tenant schemas; deleting a public user must not look there."""
+    from django_tenants.utils import schema_context
+
+    from mpp.accounts.models import User as Staff
+
+    with schema_context("public"):
+        user = Staff.objects.create_user("hapus@apex.test", "s3cret-Hapus", role="operator")
+        user.delete()
+        assert not Staff.objects.filter(email="hapus@apex.test").exists()
