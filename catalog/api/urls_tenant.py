@@ -16,6 +16,7 @@ urlpatterns = [
     path("v1/export/", LocalExportView.as_view(), name="local-export"),
     path("v1/import/", LocalImportView.as_view(), name="local-import"),
     path("v1/mall/", include("mall.api.urls")),
+    path("v1/queue/", include("mall.queue.api.urls")),
     # The apex schema describes the apex URL conf; the tenant API is described on its host.
     path(
         "schema/",

@@ -6,6 +6,7 @@ from django.views.i18n import set_language
 
 urlpatterns = [
     path("", include("mall.urls")),
+    path("", include("mall.queue.urls")),
     path("staff/", include("mpp.accounts.urls")),
     path("staff/katalog/", include("catalog.local.urls")),
     path("api/", include("catalog.api.urls_tenant")),

@@ -1,0 +1,6 @@
+"""Queue pages (citizen)."""
+
+from django.urls import URLPattern
+
+app_name = "queue_citizen"
+urlpatterns: list[URLPattern] = []
