@@ -216,6 +216,34 @@ def test_raw_sql_changes_invalidate_too(tenant_a: Tenant) -> None:
     assert "KTP Lewat SQL" in text(c.get(f"/layanan/{KTP}/"))
 
 
+def test_queue_settings_change_the_booking_link_on_cached_pages(tenant_a: Tenant) -> None:
+    """Online booking switched on or off shows at once on the cached service page."""
+    from mall.queue.actions import save_counter, save_queue_setting
+
+    c = client()
+    assert "Pesan antrean online" not in text(c.get(f"/layanan/{KTP}/"))
+    with tenant_context(tenant_a):
+        save_counter(
+            name="Loket 1",
+            agency_code="dukcapil",
+            prefix="DKP",
+            service_keys=[KTP],
+            acting_user=None,
+        )
+        save_queue_setting(KTP, slot_minutes=15, slot_capacity=4, daily_quota=80, acting_user=None)
+    assert "Pesan antrean online" in text(c.get(f"/layanan/{KTP}/"))
+    with tenant_context(tenant_a):
+        save_queue_setting(
+            KTP,
+            slot_minutes=15,
+            slot_capacity=4,
+            daily_quota=80,
+            online_booking=False,
+            acting_user=None,
+        )
+    assert "Pesan antrean online" not in text(c.get(f"/layanan/{KTP}/"))
+
+
 def test_a_new_category_name_upstream_shows_on_every_portal(
     tenant_a: Tenant, tenant_b: Tenant
 ) -> None:
