@@ -291,6 +291,10 @@ REST_FRAMEWORK = {
 # Requests per user (or token) to the API, as DRF writes rates ("2000/hour", "60/min");
 # empty turns the limit off.
 API_RATE_USER = env_rate("API_RATE_USER", "2000/hour")
+# Requests per client address from callers without credentials (the citizen queue API:
+# services, slots, bookings, the hall board). Generous: mobile carriers put many citizens
+# behind one address.
+API_RATE_ANON = env_rate("API_RATE_ANON", "600/hour")
 SPECTACULAR_SETTINGS = {
     "TITLE": "SatuAtap API",
     "DESCRIPTION": "Control-plane API: provinces and their regency/city tenants.",
