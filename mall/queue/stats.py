@@ -9,6 +9,9 @@ mall that issued no ticket today reports nothing, rather than zeros and empty me
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.db import connection
 from django.utils import timezone
 
@@ -28,7 +31,7 @@ DIMENSIONS = ("service", "agency", "counter")
 
 _SQL = """
 WITH t AS (
-    SELECT t.service_key, t.agency_code, c.name AS counter_name, t.status,
+    SELECT t.date AS day, t.service_key, t.agency_code, c.name AS counter_name, t.status,
            -- GREATEST skips NULLs: a ticket never called must stay NULL, not become 0.
            CASE WHEN t.first_called_at IS NOT NULL
                 THEN GREATEST(0, EXTRACT(EPOCH FROM t.first_called_at
@@ -37,10 +40,10 @@ WITH t AS (
            CASE WHEN t.status = 'done'
                 THEN GREATEST(0, EXTRACT(EPOCH FROM t.finished_at - t.started_at)) END AS service
     FROM {ticket} t LEFT JOIN {counter} c ON c.id = t.counter_id
-    WHERE t.date = %s
+    WHERE t.date BETWEEN %s AND %s
 )
-SELECT GROUPING(service_key), GROUPING(agency_code), GROUPING(counter_name),
-       service_key, agency_code, counter_name,
+SELECT GROUPING(day), GROUPING(service_key), GROUPING(agency_code), GROUPING(counter_name),
+       day, service_key, agency_code, counter_name,
        count(*),
        count(*) FILTER (WHERE status = 'no_show'),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY wait),
@@ -48,17 +51,32 @@ SELECT GROUPING(service_key), GROUPING(agency_code), GROUPING(counter_name),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY service),
        percentile_cont(0.9) WITHIN GROUP (ORDER BY service)
 FROM t
-GROUP BY GROUPING SETS ((), (service_key), (agency_code), (counter_name))
+GROUP BY GROUPING SETS ({sets})
 """
+# The collector's split: the whole day, then per service, agency and counter. Over a single
+# day, grouping by it equals not grouping (and GROUPING(day) needs ``day`` in some set).
+COLLECTOR_SETS = "(day), (day, service_key), (day, agency_code), (day, counter_name)"
+
+
+def figure_rows(first: dt.date, last: dt.date, sets: str = COLLECTOR_SETS) -> list[tuple[Any, ...]]:
+    """One query over the tickets of local dates ``first``–``last``, grouped by ``sets``
+    (SQL grouping sets over ``day``, ``service_key``, ``agency_code``, ``counter_name``).
+
+    Each row: four GROUPING() flags (1 = not grouped by that column), the four column values,
+    then the ``FIGURES`` in ``FIGURES`` order (medians and p90 as float seconds or None).
+    """
+    sql = _SQL.format(ticket=Ticket._meta.db_table, counter=Counter._meta.db_table, sets=sets)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [first, last])
+        return cursor.fetchall()
 
 
 @register("queue")
 def queue_metrics() -> list[Metric]:
     """Today's queue figures of the current tenant, plain and split per dimension."""
-    sql = _SQL.format(ticket=Ticket._meta.db_table, counter=Counter._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [local_date(timezone.now())])
-        rows = cursor.fetchall()
+    today = local_date(timezone.now())
+    # Drop the day's GROUPING() flag and value: there is only today.
+    rows = [row[1:4] + row[5:] for row in figure_rows(today, today)]
     if not any(row[6] for row in rows):
         return []
     metrics: list[Metric] = []

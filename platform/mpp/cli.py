@@ -24,6 +24,7 @@ SatuAtap verbs:
   tenants            create | list | show | suspend | resume | archive | rename | add-domain
   users              invite-operator | token
   mall               profile SLUG [--set f=v] | closures SLUG [add DATE NAME | remove DATE]
+  queue              counters SLUG | counter SLUG … | settings SLUG [SERVICE …] | stats SLUG
   stats              rebuild | show   (the province statistics rollup)
   worker             run background tasks (`mpp up` runs one too)
   db shell           psql on the platform database (embedded or DATABASE_URL)
