@@ -27,6 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 from django_tenants.utils import get_public_schema_name
 
+from catalog.local.models import LocalAgency, LocalService
 from mall.queue import rules
 from mall.queue.actions import (
     call_next,
@@ -148,6 +149,19 @@ def console(request: HttpRequest, counter_id: int) -> HttpResponse:
     targets = list(
         Counter.objects.filter(active=True).exclude(pk=counter.pk).order_by("name").only("name")
     )
+    # The officer needs to know what the citizen came for, and which agency: names, not keys.
+    service_name = ""
+    if current is not None:
+        service_name = (
+            LocalService.objects.filter(key=current.service_key)
+            .values_list("name_id", flat=True)
+            .first()
+            or current.service_key
+        )
+    agency_name = (
+        LocalAgency.objects.filter(code=counter.agency_code).values_list("name", flat=True).first()
+        or counter.agency_code
+    )
     return render(
         request,
         "queue/counter/console.html",
@@ -158,6 +172,8 @@ def console(request: HttpRequest, counter_id: int) -> HttpResponse:
             "waiting": waiting_counts(counter, today),
             "recent": recent,
             "targets": targets,
+            "service_name": service_name,
+            "agency_name": agency_name,
         },
     )
 

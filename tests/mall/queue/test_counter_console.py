@@ -246,6 +246,8 @@ def test_call_recall_start_finish(hall: Hall) -> None:
     assert '<p class="current-number">DKP-001</p>' in body
     assert "Mulai layani" in body and "Panggil ulang" in body and "Lewati" in body
     assert "Panggil berikutnya" not in body  # one ticket at a time
+    # What the citizen came for, and the counter's agency, by name rather than by key.
+    assert "Penerbitan KTP-el Baru" in body and "dukcapil-ktp-el-baru" not in body
     assert fresh(hall.tenant, first).status == "called"
 
     response = post(client, hall.counter, "panggil-ulang", ticket=first.pk)
