@@ -272,7 +272,9 @@ def test_call_recall_start_finish(hall: Hall) -> None:
     # Every step was done as the signed-in officer.
     with tenant_context(hall.tenant):
         actors = set(
-            AuditEvent.objects.filter(target_id=str(first.pk), action__startswith="queue.")
+            AuditEvent.objects.filter(
+                target_type="queue.ticket", target_id=str(first.pk), action__startswith="queue."
+            )
             .exclude(action="queue.ticket_issued")
             .values_list("actor_id", flat=True)
         )
