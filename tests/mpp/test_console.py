@@ -206,7 +206,9 @@ def test_suspend_shows_the_reason_on_the_portal_and_resume_lifts_it(
     tenant_a.refresh_from_db()
     assert tenant_a.status == Tenant.Status.ACTIVE
     actions = list(
-        AuditEvent.objects.filter(target_id=str(tenant_a.pk)).values_list("action", flat=True)
+        AuditEvent.objects.filter(
+            target_type="tenants.tenant", target_id=str(tenant_a.pk)
+        ).values_list("action", flat=True)
     )
     assert actions[:2] == ["tenant.active", "tenant.suspended"]
     assert AuditEvent.objects.filter(actor_email=kepri_admin.email).count() >= 2

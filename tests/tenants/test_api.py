@@ -184,7 +184,7 @@ def test_lifecycle_through_the_api(operator: User, tenant_a: Tenant) -> None:
     again = client.post("/api/v1/tenants/alpha/resume/")
     assert again.status_code == 400 and "status" in again.json()
     actions = list(
-        AuditEvent.objects.filter(target_id=str(tenant_a.pk))
+        AuditEvent.objects.filter(target_type="tenants.tenant", target_id=str(tenant_a.pk))
         .order_by("id")
         .values_list("action", flat=True)
     )
