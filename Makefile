@@ -31,3 +31,9 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The container image (deploy/Dockerfile) built and served without a registry or daemon:
+# root, buildah and debootstrap needed; a few minutes the first time (deploy/image-smoke.sh).
+.PHONY: image-smoke
+image-smoke: $(STAMP)
+	deploy/image-smoke.sh

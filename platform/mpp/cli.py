@@ -27,6 +27,7 @@ SatuAtap verbs:
   queue              counters SLUG | counter SLUG … | settings SLUG [SERVICE …] | stats SLUG
   stats              rebuild | show   (the province statistics rollup)
   worker             run background tasks (`mpp up` runs one too)
+  web                serve with gunicorn, the production web role (the container's default)
   db shell           psql on the platform database (embedded or DATABASE_URL)
   db url             print the database URL in use
 

