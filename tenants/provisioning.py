@@ -33,6 +33,7 @@ from catalog.local import seeding
 from mpp.accounts.actions import invite_user
 from mpp.accounts.models import User
 from mpp.audit.actions import record_event
+from mpp.db.locks import advisory_lock
 from stats.tasks import schedule_refresh
 from tenants import spares
 from tenants.models import Domain, Province, Tenant
@@ -111,16 +112,13 @@ def ensure_template(*, verbosity: int = 0) -> str:
     if state == "current":
         return state
     started = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [_TEMPLATE_LOCK_KEY])
-    try:
+    # Held on a connection of its own: a session lock must outlive the transactions a
+    # pooler in transaction mode would spread the work over (mpp/db/locks.py).
+    with advisory_lock(_TEMPLATE_LOCK_KEY):
         state = template_state()
         if state == "current":
             return state
         migrate_schema(settings.TENANT_TEMPLATE_SCHEMA, verbosity=verbosity)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_TEMPLATE_LOCK_KEY])
     result = "created" if state == "missing" else "migrated"
     logger.info("template schema %s in %.1fs", result, time.monotonic() - started)
     return result

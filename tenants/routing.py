@@ -23,12 +23,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import render
 from django.urls import set_urlconf
 from django.utils import timezone
+
+from mpp.db import direct_connection_params
 
 logger = logging.getLogger(__name__)
 
@@ -182,10 +184,8 @@ class _Listener(threading.Thread):
         self.ready = threading.Event()
         self.stop = threading.Event()
         self.generation = 0
-        self.params = dict(connections["default"].get_connection_params())
-        # Django's wrapper-specific keys are not libpq connection options.
-        for key in ("cursor_factory", "context", "prepare_threshold", "server_side_binding"):
-            self.params.pop(key, None)
+        # LISTEN needs a session of its own: past PgBouncer when DATABASE_DIRECT_URL is set.
+        self.params = direct_connection_params()
 
     def _bump(self) -> None:
         with self.cache._lock:

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from psycopg import sql
 
+from mpp.db.locks import advisory_lock
+
 logger = logging.getLogger(__name__)
 
 SPARE_PREFIX = "tenant_spare_"
@@ -79,12 +81,12 @@ def refill(count: int | None = None) -> int:
     wanted = settings.TENANT_SPARE_SCHEMAS if count is None else count
     if wanted <= 0:
         return 0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_REFILL_LOCK_KEY])
-        if not cursor.fetchone()[0]:
-            return 0
     made = 0
-    try:
+    # Held on a connection of its own, which a pooler in transaction mode cannot take away
+    # between the statements below (mpp/db/locks.py).
+    with advisory_lock(_REFILL_LOCK_KEY, wait=False) as acquired:
+        if not acquired:
+            return 0
         ensure_template()
         for name in list_spares():
             if not _is_current(name):
@@ -93,9 +95,6 @@ def refill(count: int | None = None) -> int:
             with transaction.atomic():
                 clone_schema(settings.TENANT_TEMPLATE_SCHEMA, SPARE_PREFIX + uuid.uuid4().hex[:12])
             made += 1
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_REFILL_LOCK_KEY])
     return made
 
 

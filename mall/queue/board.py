@@ -28,11 +28,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from mall.queue.actions._common import BOARD_CHANNEL, local_date, tenant_zone
 from mall.queue.models import Counter, Ticket
+from mpp.db import direct_connection_params
 from tenants.routing import activate_schema
 
 logger = logging.getLogger(__name__)
@@ -222,11 +223,8 @@ class BoardHub:
 
 
 def _listen_params() -> dict[str, Any]:
-    params = dict(connections["default"].get_connection_params())
-    # Django's wrapper-specific keys are not libpq connection options.
-    for key in ("cursor_factory", "context", "prepare_threshold", "server_side_binding"):
-        params.pop(key, None)
-    return params
+    # LISTEN needs a connection that keeps its session: past the pooler when there is one.
+    return direct_connection_params()
 
 
 class _Listener(threading.Thread):

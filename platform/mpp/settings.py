@@ -61,6 +61,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
 SHARED_APPS = [
     "django_tenants",
     "mpp",
+    # No models: registers the Citus data-model rules as a system check (mpp/db/citus_rules).
+    "mpp.db",
     "tenants",
     "catalog",
     "stats",
@@ -184,6 +186,29 @@ DATABASES = {
 }
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
+# Behind PgBouncer in transaction mode (DB_POOL_MODE=transaction) every statement must carry
+# its tenant's search path (mpp/db/backend); LISTEN, session locks and migrations need a
+# connection that keeps its session, DATABASE_DIRECT_URL (the `direct` alias).
+DB_POOL_MODE = env_str("DB_POOL_MODE", "session").strip().lower()
+if DB_POOL_MODE not in {"session", "transaction"}:
+    raise ImproperlyConfigured(f"DB_POOL_MODE must be session or transaction, got {DB_POOL_MODE!r}")
+DATABASE_DIRECT_URL = env_str("DATABASE_DIRECT_URL", "")
+if DB_POOL_MODE == "transaction":
+    if not DATABASE_DIRECT_URL:
+        raise ImproperlyConfigured(
+            "DB_POOL_MODE=transaction needs DATABASE_DIRECT_URL: a connection past the pooler "
+            "for LISTEN (routing cache, queue boards), advisory locks and migrations"
+        )
+    DATABASES["default"]["ENGINE"] = "mpp.db.backend"
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+if DATABASE_DIRECT_URL:
+    DATABASES["direct"] = {
+        **parse_database_url(DATABASE_DIRECT_URL),
+        "ENGINE": "django_tenants.postgresql_backend",
+        "CONN_MAX_AGE": 0,
+        # Tests use the default alias's test database through it too.
+        "TEST": {"MIRROR": "default"},
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------------

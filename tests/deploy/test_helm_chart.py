@@ -874,6 +874,13 @@ def test_lint_with_no_values_asks_for_the_required_ones() -> None:
     assert any("missing property 'platformDomain'" in e for e in report["errors"])
 
 
+def _citus_behind_pgbouncer() -> dict[str, Any]:
+    """The PgBouncer ci/ values with Citus' PGOPTIONS switched on as well."""
+    values = ci_values("pgbouncer")
+    values["database"].setdefault("citus", {})["schemaBasedSharding"] = True
+    return values
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
@@ -892,8 +899,17 @@ def test_lint_with_no_values_asks_for_the_required_ones() -> None:
             _with("web.terminationGracePeriodSeconds", 30),
             "web.terminationGracePeriodSeconds (30) must be at least",
         ),
+        (
+            _citus_behind_pgbouncer(),
+            "PgBouncer refuses (unsupported startup parameter: options)",
+        ),
     ],
-    ids=["min-above-max", "custom-domain-under-apex", "grace-shorter-than-timeout"],
+    ids=[
+        "min-above-max",
+        "custom-domain-under-apex",
+        "grace-shorter-than-timeout",
+        "citus-options-through-pgbouncer",
+    ],
 )
 def test_inconsistent_values_fail_the_render(values: dict[str, Any], message: str) -> None:
     """Rules across values that a schema cannot say are checked by the templates."""

@@ -156,6 +156,9 @@ The role's own variables come after, and extraEnv last, in satuatap.containerCom
 - name: DB_POOL_MODE
   value: {{ ternary "session" .Values.database.poolMode $direct | quote }}
 {{- if .Values.database.citus.schemaBasedSharding }}
+{{- if eq .Values.database.poolMode "transaction" }}
+{{- fail "database.citus.schemaBasedSharding sets PGOPTIONS, which PgBouncer refuses (unsupported startup parameter: options); with poolMode transaction, turn it on for the database instead: ALTER DATABASE <name> SET citus.enable_schema_based_sharding TO on, and leave schemaBasedSharding false" }}
+{{- end }}
 # libpq reads PGOPTIONS on every connection: each tenant schema created is distributed.
 - name: PGOPTIONS
   value: "-c citus.enable_schema_based_sharding=on"

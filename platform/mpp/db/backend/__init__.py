@@ -1,0 +1,1 @@
+"""django-tenants' PostgreSQL backend, safe behind PgBouncer in transaction mode (see base)."""
