@@ -246,6 +246,16 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
 # Seconds an idle worker waits before looking for new tasks again.
 TASKS_WORKER_INTERVAL = env_int("TASKS_WORKER_INTERVAL", 1, minimum=1)
+# `mpp worker` answers /healthz (its loop is turning) and /readyz on this port for
+# orchestrator probes (mpp/worker_health.py); 0: no server.
+WORKER_HEALTH_PORT = env_int("WORKER_HEALTH_PORT", 0, minimum=0)
+if WORKER_HEALTH_PORT > 65535:
+    raise ImproperlyConfigured(
+        f"WORKER_HEALTH_PORT must be 65535 at most, got {WORKER_HEALTH_PORT}"
+    )
+# In production every interface (the kubelet probes the pod's address); elsewhere this machine.
+_ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - only in production, and only for the probes
+WORKER_HEALTH_HOST = env_str("WORKER_HEALTH_HOST", _ALL_INTERFACES if PRODUCTION else "127.0.0.1")
 
 # --- Internationalisation -----------------------------------------------------------------
 

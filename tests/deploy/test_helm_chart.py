@@ -381,8 +381,40 @@ def test_web_pods_are_probed_on_healthz_and_readyz() -> None:
     assert selects(
         {"matchLabels": service["spec"]["selector"]}, pod_template(web)["metadata"]["labels"]
     )
+
+
+def test_worker_pods_are_probed_on_their_health_port() -> None:
+    """`mpp worker` serves /healthz (loop turning) and /readyz on WORKER_HEALTH_PORT, `health`."""
+    docs = rendered("default")
     worker = find(docs, "Deployment", f"{FULLNAME}-worker")
-    assert worker["spec"]["template"]["spec"]["containers"][0]["args"] == ["worker"]
+    (container,) = pod_template(worker)["spec"]["containers"]
+    assert container["args"] == ["worker"]
+    assert container["ports"] == [{"name": "health", "containerPort": 8001, "protocol": "TCP"}]
+    assert env_of(container)["WORKER_HEALTH_PORT"] == {
+        "name": "WORKER_HEALTH_PORT",
+        "value": "8001",
+    }
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
+    # A hung loop is restarted, but only after /healthz has failed for a while (its own
+    # limit is 60 s): a minute and more of failures before the kubelet acts.
+    liveness = container["livenessProbe"]
+    assert liveness["periodSeconds"] * liveness["failureThreshold"] >= 60
+    assert "startupProbe" not in container
+    # Only the kubelet probes it: the worker's NetworkPolicy lets nothing in.
+    labels = pod_template(worker)["metadata"]["labels"]
+    (policy,) = [
+        p for p in kinds(docs, "NetworkPolicy") if selects(p["spec"]["podSelector"], labels)
+    ]
+    assert "Ingress" in policy["spec"]["policyTypes"] and "ingress" not in policy["spec"]
+
+    moved = render(_with("worker.healthPort", 9100))
+    (container,) = pod_template(find(moved, "Deployment", f"{FULLNAME}-worker"))["spec"][
+        "containers"
+    ]
+    assert container["ports"][0]["containerPort"] == 9100
+    assert env_of(container)["WORKER_HEALTH_PORT"]["value"] == "9100"
+    assert container["livenessProbe"]["httpGet"]["port"] == "health"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -491,7 +523,7 @@ def test_no_secret_is_rendered_or_inlined(variant: str) -> None:
 def test_every_variable_the_chart_sets_is_a_setting() -> None:
     """A misspelt variable would be ignored silently: each one must be read by settings.py."""
     known = settings_env_names() | {"PGOPTIONS"}  # PGOPTIONS is libpq's own
-    assert {"PLATFORM_DOMAIN", "WEB_CONCURRENCY", "DB_POOL_MODE"} <= known
+    assert {"PLATFORM_DOMAIN", "WEB_CONCURRENCY", "DB_POOL_MODE", "WORKER_HEALTH_PORT"} <= known
     for variant in VARIANTS:
         for _doc, template in pods(rendered(variant)):
             for container in template["spec"]["containers"]:
@@ -832,6 +864,8 @@ def _with(path: str, value: Any) -> dict[str, Any]:
         (_with("database.poolMode", "statement"), "at '/database/poolMode'"),
         (_with("migrations.parallel", 0), "at '/migrations/parallel'"),
         (_with("image.digest", "latest"), "at '/image/digest'"),
+        (_with("worker.healthPort", 0), "at '/worker/healthPort'"),
+        (_with("worker.healthPort", "8001"), "at '/worker/healthPort'"),
     ],
     ids=[
         "replicas-not-a-number",
@@ -852,6 +886,8 @@ def _with(path: str, value: Any) -> dict[str, Any]:
         "unknown-pool-mode",
         "no-migration-processes",
         "tag-as-digest",
+        "worker-health-port-zero",
+        "worker-health-port-string",
     ],
 )
 def test_values_breaking_the_schema_are_refused(values: dict[str, Any], message: str) -> None:
