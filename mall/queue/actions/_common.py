@@ -114,17 +114,21 @@ def release_slot_place(slot_id: int) -> None:
 def take_day_quota(service_key: str, day: dt.date) -> bool:
     """Count one more booking or walk-in against the day's quota; False when it is used up."""
     table = DayQuota._meta.db_table
+    take = (
+        f"UPDATE {table} SET used = used + 1 WHERE service_key = %s AND date = %s AND used < quota"
+    )
     with connection.cursor() as cursor:
+        # The row exists but for the day's very first place: try the update alone first,
+        # since an INSERT … ON CONFLICT on a row another booking holds waits for it too.
+        cursor.execute(take, [service_key, day])
+        if cursor.rowcount == 1:
+            return True
         cursor.execute(
             f"INSERT INTO {table} (service_key, date, quota, used) VALUES (%s, %s, %s, 0) "
             "ON CONFLICT (service_key, date) DO NOTHING",
             [service_key, day, setting_for(service_key).daily_quota],
         )
-        cursor.execute(
-            f"UPDATE {table} SET used = used + 1 "
-            "WHERE service_key = %s AND date = %s AND used < quota",
-            [service_key, day],
-        )
+        cursor.execute(take, [service_key, day])
         return cursor.rowcount == 1
 
 

@@ -239,10 +239,6 @@ def book(
     with transaction.atomic():
         if not take_slot_place(slot.pk):
             raise field_error("slot", _("Slot ini sudah penuh. Pilih jam lain."), "full")
-        if not take_day_quota(key, slot.date):
-            raise field_error(
-                "slot", _("Kuota harian layanan ini pada tanggal tersebut sudah habis."), "quota"
-            )
         booking = _insert_booking(
             service_key=key,
             slot=slot,
@@ -259,6 +255,13 @@ def book(
         )
         schedule_refresh()
         reminders.schedule_booking_messages(booking, now=now)
+        # Last, so the day's one quota row — which every booking of the service that day
+        # needs — stays locked only for the commit, not for the whole booking. The slot row
+        # is still taken first: the same order as reschedule_booking, so no deadlock.
+        if not take_day_quota(key, slot.date):
+            raise field_error(
+                "slot", _("Kuota harian layanan ini pada tanggal tersebut sudah habis."), "quota"
+            )
     return booking
 
 
