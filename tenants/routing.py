@@ -11,10 +11,8 @@ cache on commit, so its very next request sees the change without waiting for th
 
 from __future__ import annotations
 
-import atexit
 import functools
 import logging
-import os
 import threading
 import zoneinfo
 from collections.abc import Callable
@@ -30,7 +28,7 @@ from django.shortcuts import render
 from django.urls import set_urlconf
 from django.utils import timezone
 
-from mpp.db import direct_connection_params
+from mpp.db.listen import Listener, ProcessListener
 
 logger = logging.getLogger(__name__)
 
@@ -111,25 +109,44 @@ class RouteCache:
     def __init__(self) -> None:
         self._entries: dict[str, Route | None] = {}
         self._lock = threading.Lock()
-        self._listener: _Listener | None = None
-        self._listener_pid: int | None = None
+        # Bumped on every notification, (re)connection and disconnection: an answer looked
+        # up across a bump may be stale and is not stored.
+        self._generation = 0
+        self._listener = ProcessListener(self._new_listener, self._lock)
+
+    def _new_listener(self) -> Listener:
+        # Runs with the lock held, as the new listener starts: nothing cached before it (by
+        # the parent of a fork, say) can be trusted.
+        self._entries.clear()
+        return Listener(
+            CHANNEL,
+            name="tenant-routing-listener",
+            on_notify=lambda _payload: self._bump(),
+            on_connect=self._bump,
+            on_disconnect=self._bump,
+        )
+
+    def _bump(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
 
     def resolve(self, host: str) -> Route | None:
         """Return the route for ``host``, from memory when that is safe."""
         if not settings.TENANT_ROUTING_CACHE:
             return lookup_route(host)
-        listener = self._ensure_listener()
+        listener = self._listener.ensure()
         if not listener.ready.is_set():
             return lookup_route(host)
         with self._lock:
             if host in self._entries:
                 return self._entries[host]
-            generation = listener.generation
+            generation = self._generation
         route = lookup_route(host)
         with self._lock:
             # A notification that arrived during the lookup may describe a change the lookup
             # did not see; only store the answer if none did.
-            if listener.generation == generation and listener.ready.is_set():
+            if self._generation == generation and listener.ready.is_set():
                 if len(self._entries) >= _MAX_ENTRIES:
                     self._entries.clear()
                 self._entries[host] = route
@@ -143,76 +160,14 @@ class RouteCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _ensure_listener(self) -> _Listener:
-        pid = os.getpid()
-        if self._listener is None or self._listener_pid != pid or not self._listener.is_alive():
-            with self._lock:
-                if (
-                    self._listener is None
-                    or self._listener_pid != pid
-                    or not self._listener.is_alive()
-                ):
-                    self._entries.clear()
-                    self._listener = _Listener(self)
-                    self._listener_pid = pid
-                    self._listener.start()
-                    # Hang up before the embedded database is stopped at exit (atexit
-                    # runs in reverse order, and the database registered first).
-                    atexit.register(self.stop_listener)
-        return self._listener
-
     def stop_listener(self, timeout: float = 5.0) -> None:
         """Stop this process's listener (used before dropping a database, e.g. in tests)."""
-        listener = self._listener
-        if listener is not None:
-            listener.stop.set()
-            listener.join(timeout)
-        self._listener = None
+        self._listener.stop(timeout)
         self.clear()
 
     def wait_until_listening(self, timeout: float = 5.0) -> bool:
         """Start the listener if needed and wait for it to be connected."""
-        return self._ensure_listener().ready.wait(timeout)
-
-
-class _Listener(threading.Thread):
-    """Holds one LISTEN connection; clears the cache on every notification or reconnect."""
-
-    def __init__(self, cache: RouteCache) -> None:
-        super().__init__(name="tenant-routing-listener", daemon=True)
-        self.cache = cache
-        self.ready = threading.Event()
-        self.stop = threading.Event()
-        self.generation = 0
-        # LISTEN needs a session of its own: past PgBouncer when DATABASE_DIRECT_URL is set.
-        self.params = direct_connection_params()
-
-    def _bump(self) -> None:
-        with self.cache._lock:
-            self.generation += 1
-            self.cache._entries.clear()
-
-    def run(self) -> None:
-        import psycopg
-
-        delay = 0.5
-        while not self.stop.is_set():
-            try:
-                with psycopg.connect(**self.params, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self._bump()
-                    self.ready.set()
-                    delay = 0.5
-                    while not self.stop.is_set():
-                        for _ in conn.notifies(timeout=1.0):
-                            self._bump()
-            except Exception:
-                logger.warning("tenant routing listener lost its connection", exc_info=True)
-            finally:
-                self.ready.clear()
-                self._bump()
-            self.stop.wait(delay)
-            delay = min(delay * 2, 10.0)
+        return self._listener.wait_until_listening(timeout)
 
 
 route_cache = RouteCache()

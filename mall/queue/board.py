@@ -18,11 +18,9 @@ The board shows ticket numbers and counter names only: never a citizen's name or
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +31,7 @@ from django.utils import timezone
 
 from mall.queue.actions._common import BOARD_CHANNEL, local_date, tenant_zone
 from mall.queue.models import Counter, Ticket
-from mpp.db import direct_connection_params
+from mpp.db.listen import Listener, ProcessListener
 from tenants.routing import activate_schema
 
 logger = logging.getLogger(__name__)
@@ -137,8 +135,16 @@ class BoardHub:
         self._versions: dict[str, int] = {}
         # Bumped on every (re)connect of the listener: every schema's streams re-read once.
         self._epoch = 0
-        self._listener: _Listener | None = None
-        self._listener_pid: int | None = None
+        self._listener = ProcessListener(self._new_listener, self._lock)
+
+    def _new_listener(self) -> Listener:
+        return Listener(
+            BOARD_CHANNEL,
+            name="queue-board-listener",
+            on_notify=self.publish,
+            # Whatever changed while nobody listened: every board re-reads.
+            on_connect=self.publish_all,
+        )
 
     def _condition(self, schema: str) -> threading.Condition:
         # Called with the lock held.
@@ -183,81 +189,19 @@ class BoardHub:
     @property
     def live(self) -> bool:
         """Whether this process's listener is connected (notifications are arriving)."""
-        listener = self._listener
-        return bool(
-            listener is not None
-            and self._listener_pid == os.getpid()
-            and listener.is_alive()
-            and listener.ready.is_set()
-        )
+        return self._listener.live
 
     def ensure_listener(self) -> None:
         """Start this process's listener thread if it is not running (after a fork too)."""
-        pid = os.getpid()
-        listener = self._listener
-        if listener is not None and self._listener_pid == pid and listener.is_alive():
-            return
-        with self._lock:
-            listener = self._listener
-            if listener is None or self._listener_pid != pid or not listener.is_alive():
-                self._listener = _Listener(self)
-                self._listener_pid = pid
-                self._listener.start()
-                # Hang up before the embedded database is stopped at exit (atexit runs in
-                # reverse order, and the database registered first).
-                atexit.register(self.stop_listener)
+        self._listener.ensure()
 
     def wait_until_listening(self, timeout: float = 5.0) -> bool:
         """Start the listener if needed and wait until it is connected."""
-        self.ensure_listener()
-        listener = self._listener
-        return bool(listener is not None and listener.ready.wait(timeout))
+        return self._listener.wait_until_listening(timeout)
 
     def stop_listener(self, timeout: float = 5.0) -> None:
         """Stop this process's listener (before dropping a database, e.g. in tests)."""
-        listener = self._listener
-        if listener is not None:
-            listener.stop.set()
-            listener.join(timeout)
-        self._listener = None
-
-
-def _listen_params() -> dict[str, Any]:
-    # LISTEN needs a connection that keeps its session: past the pooler when there is one.
-    return direct_connection_params()
-
-
-class _Listener(threading.Thread):
-    """Holds one LISTEN connection and turns each notification into ``hub.publish``."""
-
-    def __init__(self, hub: BoardHub) -> None:
-        super().__init__(name="queue-board-listener", daemon=True)
-        self.hub = hub
-        self.ready = threading.Event()
-        self.stop = threading.Event()
-        self.params = _listen_params()
-
-    def run(self) -> None:
-        import psycopg
-
-        delay = 0.5
-        while not self.stop.is_set():
-            try:
-                with psycopg.connect(**self.params, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {BOARD_CHANNEL}")
-                    self.ready.set()
-                    # Whatever changed while nobody listened: every board re-reads.
-                    self.hub.publish_all()
-                    delay = 0.5
-                    while not self.stop.is_set():
-                        for note in conn.notifies(timeout=1.0):
-                            self.hub.publish(note.payload)
-            except Exception:
-                logger.warning("queue board listener lost its connection", exc_info=True)
-            finally:
-                self.ready.clear()
-            self.stop.wait(delay)
-            delay = min(delay * 2, 10.0)
+        self._listener.stop(timeout)
 
 
 board_hub = BoardHub()
