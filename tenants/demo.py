@@ -8,9 +8,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from django_tenants.utils import tenant_context
+
 from catalog.actions import load_master_catalogue, read_shipped_catalogue
 from catalog.models import Service
 from catalog.releases import latest_release, publish_release
+from mall.queue.demo import seed_demo_queue
 from tenants.actions import create_province
 from tenants.models import Province, Tenant, TimeZone
 from tenants.provisioning import TenantSpec, provision_tenant
@@ -57,5 +60,9 @@ def load_demo(report: Callable[[str], None] = print) -> list[Tenant]:
                 acting_user=None,
             )  # fmt: skip
             report(f"{prefix} provisioned in {time.monotonic() - started:.2f}s")
+        with tenant_context(tenant):
+            queue = seed_demo_queue()
+        if queue:
+            report(f"{prefix} queue: {', '.join(queue)}")
         tenants.append(tenant)
     return tenants
