@@ -105,6 +105,10 @@ def test_make_up_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         assert status == 200 and "Kabupaten Kepulauan Anambas" in page and "layanan" in page
         assert "Kota Batam" not in page
         assert fetch(first.port, "nowhere.localhost")[0] == 404
+        # The demo mall takes bookings and shows its hall board.
+        status, booking = fetch(first.port, "anambas.localhost", "/antrian/")
+        assert status == 200 and "Penerbitan KTP-el Baru" in booking
+        assert fetch(first.port, "anambas.localhost", "/antrian/layar/")[0] == 200
     finally:
         code = first.interrupt()
     assert code == 0, first.log.read_text()
