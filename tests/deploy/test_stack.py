@@ -51,7 +51,11 @@ def test_compose_runs_each_role_of_one_image(compose: dict[str, Any]) -> None:
     assert set(services) == {"db", "migrate", "web", "worker", "proxy"}
     assert services["db"]["image"].startswith("postgres:16")
     roles = {name: services[name]["command"] for name in ("migrate", "web", "worker")}
-    assert roles == {"migrate": ["migrate"], "web": ["web"], "worker": ["worker"]}
+    assert roles == {
+        "migrate": ["migrate"],
+        "web": ["web"],
+        "worker": ["worker", "--health-port", "8001"],
+    }
     for name in roles:
         service = services[name]
         assert service["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
@@ -69,9 +73,11 @@ def test_compose_starts_things_in_order(compose: dict[str, Any]) -> None:
             "migrate": {"condition": "service_completed_successfully"}
         }
     assert services["proxy"]["depends_on"] == {"web": {"condition": "service_healthy"}}
-    # The image's health check probes the web role's /healthz; the others serve no HTTP.
+    # The image's health check probes the web role's /healthz; the worker's own port its.
     assert "healthcheck" not in services["web"]
-    assert services["worker"]["healthcheck"] == {"disable": True}
+    check = services["worker"]["healthcheck"]
+    assert check["test"][:2] == ["CMD", "python3"]
+    assert "http://127.0.0.1:8001/healthz" in check["test"][-1]
 
 
 def test_compose_puts_the_web_role_behind_the_proxy_only(compose: dict[str, Any]) -> None:
