@@ -113,8 +113,8 @@ class CodeForm(ActionErrorsMixin, forms.Form):
     )
 
 
-class KioskCheckInForm(CodeForm):
-    """Check-in of a booking at the kiosk, optionally in the priority lane."""
+class PriorityForm(forms.Form):
+    """The optional priority group (elderly, disabled, pregnant) of a kiosk ticket."""
 
     priority = forms.ChoiceField(
         label=_("Prioritas"),
@@ -122,32 +122,26 @@ class KioskCheckInForm(CodeForm):
         required=False,
         widget=forms.RadioSelect,
     )
+
+    def is_priority(self) -> bool:
+        """Whether a priority group was chosen (only after ``is_valid()``)."""
+        return bool(self.cleaned_data.get("priority"))
+
+
+class KioskCheckInForm(CodeForm, PriorityForm):
+    """Check-in of a booking at the kiosk, optionally in the priority lane."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # The walk-in form on the same screen has a priority field too: distinct ids.
         kwargs.setdefault("auto_id", "checkin_%s")
         super().__init__(*args, **kwargs)
 
-    def is_priority(self) -> bool:
-        """Whether a priority group was chosen (only after ``is_valid()``)."""
-        return bool(self.cleaned_data.get("priority"))
 
-
-class KioskWalkInForm(ActionErrorsMixin, forms.Form):
+class KioskWalkInForm(ActionErrorsMixin, PriorityForm):
     """A walk-in ticket: the service (one big button each) and an optional priority group."""
 
     service_key = forms.CharField(required=False, max_length=80)
-    priority = forms.ChoiceField(
-        label=_("Prioritas"),
-        choices=PRIORITY_CHOICES,
-        required=False,
-        widget=forms.RadioSelect,
-    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "walkin_%s")
         super().__init__(*args, **kwargs)
-
-    def is_priority(self) -> bool:
-        """Whether a priority group was chosen (only after ``is_valid()``)."""
-        return bool(self.cleaned_data.get("priority"))

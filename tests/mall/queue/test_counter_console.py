@@ -134,6 +134,7 @@ def test_officers_list_their_counters_and_admins_all(
         body = officer.get(URL).content.decode()
     assert "Loket 1" in body and "Loket 2" not in body
     assert "DKP-001" in body  # what Loket 1 is handling now
+    assert 'href="/staff/antrian/statistik/"' not in body  # the queue settings are the admin's
     with tenant_context(hall.tenant):
         for i in range(3, 9):
             save_counter(
@@ -144,6 +145,7 @@ def test_officers_list_their_counters_and_admins_all(
     with django_assert_max_num_queries(7):  # the same however many counters
         body = admin.get(URL).content.decode()
     assert "Loket 1" in body and "Loket 8" in body and "jalur prioritas" in body
+    assert 'href="/staff/antrian/statistik/"' in body and 'href="/staff/antrian/"' in body
 
     with tenant_context(hall.tenant):
         idle = User.objects.create_user("baru@alpha.go.id", role=User.Role.OFFICER)
